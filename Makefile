@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmsg top-level build. `make` builds every user-space part; `make modules`
+# the kernel modules against Debian's linux-headers; `make check` every test
+# (unit tests under ASan+UBSan, fuzzers for a bounded time, QEMU system tests)
+# and ends with one line "N passed, N failed".
+
+CC		?= gcc
+CLANG		?= clang
+O		?= build
+
+WARNINGS	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wpointer-arith -Wwrite-strings \
+		   -Wformat=2 -Wvla -Wundef -Wcast-qual -Wnull-dereference \
+		   -Wno-unused-parameter
+CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/uapi -Ibackend
+CFLAGS		?= -O2 -g
+CFLAGS		+= -std=gnu11 $(WARNINGS) -fno-strict-aliasing
+LDLIBS		+= -luring
+
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+
+# Daemon core and device models: every backend/*.c except the programs.
+PROGRAMS	:= backend/vmsgd.c backend/vmsgctl.c
+LIB_SRCS	:= $(filter-out $(PROGRAMS),$(wildcard backend/*.c)) \
+		   $(wildcard bus-loopback/*.c)
+TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
+UNIT_TESTS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZERS		:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all clean check unit unit-asan fuzz modules system demo format \
+	checkpatch FORCE
+
+all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS))
+
+# --- objects, one tree per flavour -----------------------------------------
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+LIB_OBJS	:= $(LIB_SRCS:%.c=$(O)/obj/%.o)
+LIB_ASAN_OBJS	:= $(LIB_SRCS:%.c=$(O)/asan/%.o)
+TESTLIB_OBJS	:= $(TESTLIB_SRCS:%.c=$(O)/obj/%.o)
+TESTLIB_ASAN_OBJS := $(TESTLIB_SRCS:%.c=$(O)/asan/%.o)
+
+$(O)/vmsgd: $(O)/obj/backend/vmsgd.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/vmsgctl: $(O)/obj/backend/vmsgctl.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(O)/tests-asan/%: $(O)/asan/tests/unit/%.o $(TESTLIB_ASAN_OBJS) $(LIB_ASAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# --- fuzzers: clang + libFuzzer, everything rebuilt with coverage ------------
+
+FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined \
+		   -fno-sanitize-recover=all
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(TESTLIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(CPPFLAGS) -std=gnu11 -Wall -Wextra -Werror \
+		-Wno-unused-parameter $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS)
+
+# --- tests -------------------------------------------------------------------
+
+unit: $(addprefix $(O)/tests/,$(UNIT_TESTS))
+unit-asan: $(addprefix $(O)/tests-asan/,$(UNIT_TESTS))
+fuzzers: $(addprefix $(O)/fuzz/,$(FUZZERS))
+
+check: all unit-asan fuzzers modules
+	tests/run.sh $(O)
+
+# --- kernel modules ------------------------------------------------------------
+
+KDIR		?= $(shell tests/system/kernel-version.sh --headers)
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/frontend-kmod modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/bus-loopback/kernel \
+		KBUILD_EXTRA_SYMBOLS=$(CURDIR)/frontend-kmod/Module.symvers modules
+
+modules-clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/frontend-kmod clean
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/bus-loopback/kernel clean
+
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
