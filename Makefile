@@ -13,7 +13,7 @@ WARNINGS	:= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 		   -Wmissing-prototypes -Wpointer-arith -Wwrite-strings \
 		   -Wformat=2 -Wvla -Wundef -Wcast-qual -Wnull-dereference \
 		   -Wno-unused-parameter
-CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/uapi -Ibackend
+CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/uapi -Ibackend -Ibus-loopback -Itests/lib
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=gnu11 $(WARNINGS) -fno-strict-aliasing
 LDLIBS		+= -luring
@@ -24,13 +24,12 @@ SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 # Daemon core and device models: every backend/*.c except the programs.
 PROGRAMS	:= backend/vmsgd.c backend/vmsgctl.c
 LIB_SRCS	:= $(filter-out $(PROGRAMS),$(wildcard backend/*.c)) \
-		   $(wildcard bus-loopback/*.c)
+		   $(wildcard bus-loopback/*.c) $(wildcard bus-xen/ring.c)
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS		:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all clean check unit unit-asan fuzz modules system demo format \
-	checkpatch FORCE
+.PHONY: all clean check deps unit unit-asan fuzzers modules modules-clean
 
 all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS))
 
@@ -78,8 +77,14 @@ unit: $(addprefix $(O)/tests/,$(UNIT_TESTS))
 unit-asan: $(addprefix $(O)/tests-asan/,$(UNIT_TESTS))
 fuzzers: $(addprefix $(O)/fuzz/,$(FUZZERS))
 
-check: all unit-asan fuzzers modules
+# Installs missing Debian packages first, so it works on a fresh machine.
+check:
+	tests/install-deps.sh
+	$(MAKE) all unit-asan fuzzers modules
 	tests/run.sh $(O)
+
+deps:
+	tests/install-deps.sh
 
 # --- kernel modules ------------------------------------------------------------
 
@@ -96,4 +101,7 @@ modules-clean:
 clean:
 	rm -rf $(O)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)
+
+# Keep objects of every flavour between runs.
+.SECONDARY:

@@ -98,4 +98,43 @@ static inline struct vmsg_dev *vmsg_bus_dev(struct vmsg_bus *bus,
 /* Send an event or response that the core built; counts errors. */
 int vmsg_bus_send(struct vmsg_bus *bus, const void *msg, size_t len);
 
+/*
+ * Like vmsg_bus_add_device(), with the device model given directly instead
+ * of looked up by spec->type (the unit tests' fake models use this). spec
+ * has been parsed; the model fetches its options from it.
+ */
+int vmsg_bus_add_device_ops(struct vmsg_bus *bus,
+			    const struct vmsg_dev_ops *ops,
+			    struct vmsg_spec *spec, int dev_num, char *err,
+			    size_t errlen);
+
+/*
+ * Send bus EVENT_DEVICE (dev_num, VIRTIO_MSG_DEVICE_READY or _REMOVED) to
+ * the driver side, for buses that announce devices in-band. 0 or -errno.
+ */
+int vmsg_bus_announce(struct vmsg_bus *bus, uint16_t dev_num, uint16_t state);
+
+/*
+ * Build one message (header + plen payload bytes, every other byte zero)
+ * and send it. type is VIRTIO_MSG_TYPE_* bits. 0 or -errno.
+ */
+int vmsg_bus_send_msg(struct vmsg_bus *bus, uint8_t type, uint8_t msg_id,
+		      uint16_t dev_num, uint16_t token, const void *payload,
+		      size_t plen);
+
+/*
+ * Internal to the core (transport.c, called by bus.c).
+ *
+ * vmsg_transport_handle(): carry out transport message msg_id for dev. req
+ * holds plen payload bytes, not yet checked against what msg_id needs; resp
+ * is resp_max zeroed bytes for the response payload. Returns the response
+ * payload length (0 for events and for requests whose response is empty),
+ * or -EBADMSG to drop the message.
+ */
+int vmsg_transport_handle(struct vmsg_dev *dev, uint8_t msg_id,
+			  const void *req, size_t plen, void *resp,
+			  size_t resp_max);
+/* A model's create() succeeded: compute what the device offers. */
+void vmsg_transport_init_dev(struct vmsg_dev *dev);
+
 #endif /* VMSG_BUS_H */
