@@ -123,16 +123,21 @@ void vmsg_vq_reset(struct vmsg_vq *vq)
 	memset(vq, 0, sizeof(*vq));
 }
 
-/* Copy descriptor i of a table out of shared memory (XSA-155). */
+/*
+ * Copy descriptor i of a table out of shared memory (XSA-155). memcpy, not
+ * field loads: an indirect table need not be aligned (the spec sets no
+ * alignment for it), and every check below works on this private copy.
+ */
 static void vq_read_desc(const struct vring_desc *table, uint32_t i,
 			 struct vq_desc *d)
 {
-	const struct vring_desc *s = &table[i];
+	struct vring_desc s;
 
-	d->addr = le64toh(__atomic_load_n(&s->addr, __ATOMIC_RELAXED));
-	d->len = le32toh(__atomic_load_n(&s->len, __ATOMIC_RELAXED));
-	d->flags = le16toh(__atomic_load_n(&s->flags, __ATOMIC_RELAXED));
-	d->next = le16toh(__atomic_load_n(&s->next, __ATOMIC_RELAXED));
+	memcpy(&s, (const uint8_t *)table + (size_t)i * sizeof(s), sizeof(s));
+	d->addr = le64toh(s.addr);
+	d->len = le32toh(s.len);
+	d->flags = le16toh(s.flags);
+	d->next = le16toh(s.next);
 }
 
 static void vq_chain_init(struct vmsg_chain *c, uint16_t head)
@@ -194,7 +199,7 @@ static int vq_walk_indirect(const struct vmsg_vq *vq, struct vmsg_chain *c,
 		return -EIO;
 	if (!d->len || d->len % sizeof(struct vring_desc))
 		return -EIO;
-	table = vq_map(vq->region, d->addr, d->len, VRING_DESC_ALIGN_SIZE);
+	table = vq_map(vq->region, d->addr, d->len, 1);
 	if (!table)
 		return -EIO;
 

@@ -595,19 +595,6 @@ static int bad_indirect_empty(struct testdrv_ring *r)
 		       -ENOMEM;
 }
 
-/* A valid entry, 8 bytes off the alignment. */
-static int bad_indirect_align(struct testdrv_ring *r)
-{
-	uint64_t buf = scratch(r), addr;
-	struct vring_desc *t = new_table(r, 2, &addr), e;
-
-	if (!buf || !t)
-		return -ENOMEM;
-	set_desc(&e, buf, 16, 0, 0);
-	memcpy((uint8_t *)t + 8, &e, sizeof(e));
-	return publish_one(r, addr + 8, sizeof(e), VRING_DESC_F_INDIRECT, 0);
-}
-
 /* 16-byte aligned, starts inside the region, ends past it. */
 static int bad_indirect_outside(struct testdrv_ring *r)
 {
@@ -719,8 +706,6 @@ static const struct {
 	[TESTDRV_BAD_INDIRECT_LEN] = { "indirect-len", bad_indirect_len },
 	[TESTDRV_BAD_INDIRECT_EMPTY] = { "indirect-empty",
 					 bad_indirect_empty },
-	[TESTDRV_BAD_INDIRECT_ALIGN] = { "indirect-align",
-					 bad_indirect_align },
 	[TESTDRV_BAD_INDIRECT_OUTSIDE] = { "indirect-outside",
 					   bad_indirect_outside },
 	[TESTDRV_BAD_INDIRECT_UNNEGOTIATED] = { "indirect-unnegotiated",

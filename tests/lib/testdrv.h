@@ -154,7 +154,6 @@ enum testdrv_hostile {
 	TESTDRV_BAD_INDIRECT_WITH_NEXT,	/* INDIRECT | NEXT in one descriptor */
 	TESTDRV_BAD_INDIRECT_LEN,	/* table length not a multiple of 16 */
 	TESTDRV_BAD_INDIRECT_EMPTY,	/* table length 0 */
-	TESTDRV_BAD_INDIRECT_ALIGN,	/* table not 16-byte aligned */
 	TESTDRV_BAD_INDIRECT_OUTSIDE,	/* table runs past the region end */
 	TESTDRV_BAD_INDIRECT_UNNEGOTIATED, /* INDIRECT without the feature */
 	TESTDRV_BAD_ADDR_OUTSIDE,	/* buffer starts at the region end */

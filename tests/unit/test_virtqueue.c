@@ -359,6 +359,35 @@ static void test_direct_then_indirect(void **state)
 	assert_int_equal(f->chain.n_in, 1);
 }
 
+/*
+ * The spec sets no alignment for an indirect table: one that starts 8 bytes
+ * (or an odd number of bytes) off a descriptor boundary still works.
+ */
+static void test_indirect_unaligned(void **state)
+{
+	struct fix *f = *state;
+	static const unsigned int offs[] = { 8, 3 };
+	struct vring_desc t[2];
+	unsigned int i;
+	uint64_t table;
+
+	vq_up(f, 4, false, true);
+	for (i = 0; i < 2; i++) {
+		table = testdrv_alloc(&f->alloc, 48, 16) + offs[i];
+		raw_desc(&t[0], buf(f, 8, 'y'), 8, VRING_DESC_F_NEXT, 1);
+		raw_desc(&t[1], buf(f, 8, 0), 8, VRING_DESC_F_WRITE, 0);
+		memcpy(at(f, table), t, sizeof(t));
+		raw_desc(&f->ring.desc[i], table, sizeof(t),
+			 VRING_DESC_F_INDIRECT, 0);
+		raw_publish(f, i);
+		assert_int_equal(vmsg_vq_pop(&f->vq, &f->chain), 1);
+		assert_int_equal(f->chain.head, i);
+		assert_int_equal(f->chain.n_out, 1);
+		assert_int_equal(f->chain.n_in, 1);
+		assert_memory_equal(f->chain.iov[0].iov_base, "yyyyyyyy", 8);
+	}
+}
+
 static void test_limits_accepted(void **state)
 {
 	struct fix *f = *state;
@@ -790,6 +819,7 @@ int main(void)
 		T(test_direct_chain),
 		T(test_indirect_chain),
 		T(test_direct_then_indirect),
+		T(test_indirect_unaligned),
 		T(test_limits_accepted),
 		cmocka_unit_test_setup_teardown(test_total_len_limit,
 						setup_big, teardown),
