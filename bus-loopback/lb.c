@@ -40,7 +40,7 @@
 #define LB_DETACH_TIMEOUT_MS	30000
 /* Messages read per wakeup of one device, so that no device starves others. */
 #define LB_READ_BURST		32
-/* How long to wait for a new node to appear when udev, not devtmpfs, makes it. */
+/* How long a new node may take to appear (udev, unlike devtmpfs, is late). */
 #define LB_NODE_WAIT_MS		1000
 #define LB_NODE_POLL_MS		10
 /* The first page is never handed out (virtio_msg_lb.h). */

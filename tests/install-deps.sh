@@ -12,7 +12,7 @@ PACKAGES=(
 	# fuzzers (libFuzzer) and sanitizers
 	clang libclang-rt-14-dev
 	# kernel modules and their checks
-	linux-image-amd64 linux-headers-amd64 sparse kmod perl
+	linux-image-amd64 linux-headers-amd64 linux-source-6.1 sparse kmod perl
 	# device-tree example
 	device-tree-compiler
 	# QEMU system tests and the guest's tools

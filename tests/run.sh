@@ -99,12 +99,30 @@ run_dts() {
 	section "device-tree examples"
 	for d in configs/*.dts; do
 		[ -f "$d" ] || continue
-		if dtc -q -I dts -O dtb -o "$O/$(basename "$d" .dts).dtb" "$d"; then
+		# any dtc warning fails too
+		if out=$(dtc -I dts -O dtb -o "$O/$(basename "$d" .dts).dtb" \
+			"$d" 2>&1) && [ -z "$out" ]; then
 			pass "dtc $d"
 		else
 			fail "dtc $d"
+			echo "$out" | sed 's/^/        /'
 		fi
 	done
+}
+
+# Debian ships checkpatch.pl only inside the kernel source tarball: extract
+# it (with the data files it reads) once into the build directory.
+checkpatch_path() {
+	local dir=$O/checkpatch tar
+	if [ ! -x "$dir/scripts/checkpatch.pl" ]; then
+		tar=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -1)
+		[ -n "$tar" ] || return 1
+		mkdir -p "$dir"
+		tar -xJf "$tar" -C "$dir" --strip-components=1 --wildcards \
+			'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+			'*/scripts/const_structs.checkpatch' || return 1
+	fi
+	echo "$dir/scripts/checkpatch.pl"
 }
 
 run_kernel() {
@@ -114,7 +132,7 @@ run_kernel() {
 		fail "kernel headers not found"
 		return
 	}
-	cp=$(ls /usr/src/linux-headers-*-common/scripts/checkpatch.pl 2>/dev/null | tail -1)
+	cp=$(checkpatch_path) || fail "checkpatch.pl not found (linux-source-6.1)"
 	for m in frontend-kmod bus-loopback/kernel bus-xen/kernel; do
 		[ -d "$m" ] || continue
 		log=$O/kbuild-$(echo "$m" | tr / -).log
