@@ -29,7 +29,8 @@ TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS		:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all clean check deps unit unit-asan fuzzers modules modules-clean
+.PHONY: all clean check deps unit unit-asan fuzzers modules modules-clean \
+	system demo bench-loopback
 
 all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS))
 
@@ -80,8 +81,25 @@ fuzzers: $(addprefix $(O)/fuzz/,$(FUZZERS))
 # Installs missing Debian packages first, so it works on a fresh machine.
 check:
 	tests/install-deps.sh
-	$(MAKE) all unit-asan fuzzers modules
+	$(MAKE) all unit-asan fuzzers modules $(O)/vmsgd-asan
 	tests/run.sh $(O)
+
+# vmsgd built with ASan+UBSan: tests/system/run.sh runs it in the guests.
+$(O)/vmsgd-asan: $(O)/asan/backend/vmsgd.o $(LIB_ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+# The QEMU system tests alone.
+system: all modules $(O)/vmsgd-asan
+	tests/system/run.sh $(O)
+
+demo:
+	tests/install-deps.sh
+	tests/system/demo.sh $(O)
+
+bench-loopback:
+	tests/install-deps.sh
+	$(MAKE) all modules
+	tests/system/bench-loopback.sh $(O)
 
 deps:
 	tests/install-deps.sh
@@ -89,14 +107,17 @@ deps:
 # --- kernel modules ------------------------------------------------------------
 
 KDIR		?= $(shell tests/system/kernel-version.sh --headers)
+# O= is ours (the build directory); kbuild would take it as its own.
+KMAKE		= $(MAKE) -C $(KDIR) O= \
+		  KBUILD_EXTRA_SYMBOLS=$(CURDIR)/frontend-kmod/Module.symvers
+KMODS		:= bus-loopback/kernel $(wildcard bus-xen/kernel)
 modules:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/frontend-kmod modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/bus-loopback/kernel \
-		KBUILD_EXTRA_SYMBOLS=$(CURDIR)/frontend-kmod/Module.symvers modules
+	$(MAKE) -C $(KDIR) O= M=$(CURDIR)/frontend-kmod modules
+	for m in $(KMODS); do $(KMAKE) M=$(CURDIR)/$$m modules || exit 1; done
 
 modules-clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/frontend-kmod clean
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/bus-loopback/kernel clean
+	for m in frontend-kmod $(KMODS); do \
+		$(MAKE) -C $(KDIR) O= M=$(CURDIR)/$$m clean; done
 
 clean:
 	rm -rf $(O)

@@ -95,12 +95,17 @@ static void reply_add(struct vmsg_ctl_reply *r, const char *fmt, ...)
 	r->len += (size_t)n;
 }
 
-/* Replace whatever was built with one error line. */
+/*
+ * Replace whatever was built with one error line, its reason cut short if
+ * need be: a reply always ends with its final line.
+ */
 static void reply_error(struct vmsg_ctl_reply *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void reply_error(struct vmsg_ctl_reply *r, const char *fmt, ...)
 {
+	/* room for "error ", '\n' and '\0' */
+	const size_t frame = 8;
 	char msg[VMSG_ERR_LEN];
 	va_list ap;
 
@@ -109,7 +114,9 @@ static void reply_error(struct vmsg_ctl_reply *r, const char *fmt, ...)
 	va_end(ap);
 	r->len = 0;
 	r->overflow = false;
-	reply_add(r, "error %s\n", msg);
+	r->buf[0] = '\0';
+	if (r->cap >= frame)
+		reply_add(r, "error %.*s\n", (int)(r->cap - frame), msg);
 }
 
 /* --- requests ---------------------------------------------------------- */
@@ -127,10 +134,10 @@ static bool ctl_all_digits(const char *s, size_t len)
 }
 
 /*
- * Split an optional leading DOMAIN word off args: a run of digits followed
- * by a space (device types and device numbers never come first and alone
- * with more words after them, see control.h). *domain is NULL or points
- * into dbuf.
+ * Split an optional leading DOMAIN word off args: a word of digits with
+ * more words after it. That is unambiguous because a device type is never
+ * all digits and a DEVNUM is always the last word (see control.h).
+ * *domain is NULL or points into dbuf.
  */
 static const char *ctl_split_domain(const char *args, char *dbuf,
 				    size_t dlen, const char **domain)

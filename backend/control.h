@@ -59,7 +59,8 @@ void vmsg_control_close(struct vmsg_control *ctl);
 /*
  * Carry out one request line (without its newline) and write the whole
  * reply, final line included, each line ending in '\n', into out (at most
- * outlen bytes, NUL-terminated). Returns the reply's length. The socket
+ * outlen bytes, NUL-terminated; an error reason is cut short to fit, and
+ * below 8 bytes nothing fits). Returns the reply's length. The socket
  * code calls it for every line it receives; it needs no socket, so unit
  * tests can call it directly with a test bus.
  */

@@ -60,7 +60,8 @@ struct blk_req {
 	/* DISCARD/WRITE_ZEROES: ranges, checked, done one at a time */
 	unsigned int seg;
 	unsigned int nseg;
-	int mode;			/* fallocate mode of segs[seg] */
+	int mode;			/* fallocate mode of segs[seg], or 0:
+					 * writing zeroes (off/left above) */
 	struct virtio_blk_discard_write_zeroes segs[BLK_DWZ_MAX_SEG];
 };
 
@@ -71,6 +72,7 @@ struct blk_dev {
 	bool started;			/* between start() and reset() */
 	bool writethrough;		/* FLUSH not negotiated */
 	bool no_zero_range;		/* file system lacks ZERO_RANGE */
+	bool no_punch_hole;		/* ... and PUNCH_HOLE (9p, NFS) */
 	bool kick_pending;		/* a NOP is queued to resume serving */
 	uint64_t capacity;		/* sectors */
 	char serial[VIRTIO_BLK_ID_BYTES];
@@ -244,13 +246,39 @@ static int blk_queue_rw(struct blk_dev *b, struct blk_req *req)
 	return BLK_QUEUED;
 }
 
-/* Queue the fallocate of the current range. */
+/*
+ * Zeroes for WRITE_ZEROES on a file that can neither zero nor punch a
+ * range: written from this buffer, which is never written to (its pages
+ * stay the shared zero page).
+ */
+static const uint8_t blk_zeroes[1024 * 1024];
+
+/* Queue the next write of zeroes for [off, off + left). */
+static int blk_queue_zeroes(struct blk_dev *b, struct blk_req *req)
+{
+	struct io_uring_sqe *sqe = blk_sqe(b, req);
+	size_t len = req->left < sizeof(blk_zeroes) ? req->left :
+						       sizeof(blk_zeroes);
+
+	if (!sqe)
+		return VIRTIO_BLK_S_IOERR;
+	req->mode = 0;
+	io_uring_prep_write(sqe, b->fd, blk_zeroes, len, req->off);
+	return BLK_QUEUED;
+}
+
+/* Queue the fallocate (or the zero writes) of the current range. */
 static int blk_queue_dwz(struct blk_dev *b, struct blk_req *req)
 {
 	const struct virtio_blk_discard_write_zeroes *s = &req->segs[req->seg];
 	struct io_uring_sqe *sqe;
 	bool unmap;
 
+	if (req->type == VIRTIO_BLK_T_WRITE_ZEROES && b->no_punch_hole) {
+		req->off = le64toh(s->sector) * BLK_SECTOR;
+		req->left = (uint64_t)le32toh(s->num_sectors) * BLK_SECTOR;
+		return blk_queue_zeroes(b, req);
+	}
 	unmap = req->type == VIRTIO_BLK_T_DISCARD ||
 		(le32toh(s->flags) & VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) ||
 		b->no_zero_range;
@@ -547,8 +575,25 @@ static int blk_rw_done(struct blk_dev *b, struct blk_req *req, int res)
 	return blk_queue_rw(b, req);
 }
 
+/* One write of zeroes finished: the next one, or the next range. */
+static int blk_zeroes_done(struct blk_dev *b, struct blk_req *req, int res)
+{
+	if (res <= 0) {
+		blk_io_error(b, "write zeroes", req->off, res ? res : -EIO);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	req->off += res;
+	req->left -= res;
+	if (req->left)
+		return blk_queue_zeroes(b, req);
+	req->seg++;
+	return blk_next_dwz(b, req);
+}
+
 static int blk_dwz_done(struct blk_dev *b, struct blk_req *req, int res)
 {
+	if (!req->mode)
+		return blk_zeroes_done(b, req, res);
 	if (res == -EOPNOTSUPP && (req->mode & FALLOC_FL_ZERO_RANGE)) {
 		/* tmpfs and some others: punching a hole zeroes too. */
 		b->no_zero_range = true;
@@ -557,6 +602,11 @@ static int blk_dwz_done(struct blk_dev *b, struct blk_req *req, int res)
 	/* Discard is a hint: a file that cannot punch holes ignores it. */
 	if (res == -EOPNOTSUPP && req->type == VIRTIO_BLK_T_DISCARD)
 		res = 0;
+	/* Neither zeroing nor punching (9p, NFS): write the zeroes. */
+	if (res == -EOPNOTSUPP) {
+		b->no_punch_hole = true;
+		return blk_queue_dwz(b, req);
+	}
 	if (res < 0) {
 		blk_io_error(b, "fallocate",
 			     le64toh(req->segs[req->seg].sector) * BLK_SECTOR,

@@ -203,12 +203,14 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:c:h", vmsgctl_longopts,
 				NULL)) != -1) {
-		if (c == 'c') {
+		switch (c) {
+		case 'c':
 			path = optarg;
-		} else if (c == 'h') {
+			break;
+		case 'h':
 			vmsgctl_usage(stdout);
 			return 0;
-		} else {
+		default:
 			snprintf(line, sizeof(line), "%s '%s'",
 				 c == ':' ? "missing argument for" :
 					    "bad option",

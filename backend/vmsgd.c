@@ -35,6 +35,7 @@
 /* How long a clean shutdown may wait for the driver side to let go. */
 #define VMSGD_CLOSE_TIMEOUT_MS	10000
 #define VMSGD_MAX_DEVICES	(VMSG_BUS_MAX_DEVS - 1)
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
 struct vmsgd_opts {
 	const char *bus;
@@ -88,7 +89,7 @@ static const struct vmsgd_bus_type *vmsgd_bus_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(vmsgd_buses) / sizeof(vmsgd_buses[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(vmsgd_buses); i++)
 		if (!strcmp(vmsgd_buses[i].name, name))
 			return &vmsgd_buses[i];
 	return NULL;
@@ -186,7 +187,7 @@ static const char *vmsgd_bus_names(char *buf, size_t len)
 	int n;
 
 	buf[0] = '\0';
-	for (i = 0; i < sizeof(vmsgd_buses) / sizeof(vmsgd_buses[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(vmsgd_buses); i++) {
 		n = snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
 			     vmsgd_buses[i].name);
 		if (n < 0 || (size_t)n >= len - off)
