@@ -48,6 +48,42 @@ BINARIES=(
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
+# What the test groups of groups/ need besides: one file per group in
+# initramfs.d/, one item per line ("#" starts a comment):
+#   module NAME      a Debian module, with its dependencies
+#   ko PATH          a module we build (PATH from the top of the tree)
+#   binary PATH      a host binary, with the libraries ldd names
+#   file SRC DEST    any file (SRC from the top of the tree, or absolute)
+EXTRA_FILES=()
+read_extras() {
+	local f kind a b
+
+	for f in "$SYS"/initramfs.d/*; do
+		[ -f "$f" ] || continue
+		while read -r kind a b; do
+			case $kind in
+			''|'#'*) ;;
+			module) DEBIAN_MODULES+=("$a") ;;
+			ko) OUR_MODULES+=("$TOP/$a") ;;
+			binary) BINARIES+=("$a") ;;
+			file) EXTRA_FILES+=("$a" "$b") ;;
+			*) die "$f: unknown item '$kind'" ;;
+			esac
+		done <"$f"
+	done
+}
+
+stage_extra_files() {
+	local i src
+
+	for ((i = 0; i < ${#EXTRA_FILES[@]}; i += 2)); do
+		src=${EXTRA_FILES[i]}
+		[ "${src#/}" = "$src" ] && src=$TOP/$src
+		[ -e "$src" ] || die "$src missing (listed in initramfs.d)"
+		install -D "$src" "$STAGE${EXTRA_FILES[i + 1]}"
+	done
+}
+
 # modules.dep path of a module name ("dm_mod" finds kernel/.../dm-mod.ko)
 mod_path() {
 	local re=${1//[-_]/[-_]}
@@ -140,9 +176,11 @@ trap 'rm -rf "$STAGE" "$OUT.tmp"' EXIT
 mkdir -p "$STAGE"/{dev,proc,sys,tmp,run,host,mnt,etc}
 # usrmerge: /lib64 holds the ELF interpreter that every binary names
 ln -s lib "$STAGE/lib64" 2>/dev/null || true
+read_extras
 stage_busybox
 stage_modules
 stage_userspace
+stage_extra_files
 (cd "$STAGE" && find . -print0 | cpio --quiet -o -0 -H newc) >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 echo "mkinitramfs: $OUT ($(du -m "$OUT" | cut -f1) MiB, kernel $KVER," \

@@ -13,7 +13,8 @@
 # result), basic (rng, blk, ext4, read-only, control socket, clean
 # shutdown, module unload, then the image checked on the host) and faults
 # (fio verify, injected I/O errors, hot remove idle and under I/O, hot
-# add, kill -9 of vmsgd, module reload and restart). Default: all three.
+# add, kill -9 of vmsgd, module reload and restart), then one group per
+# file in groups/ (groups/NAME.sh defines group_NAME). Default: all.
 #
 # Prints exactly one "PASS: <name>" or "FAIL: <name>: <why>" line per
 # assertion on stdout, progress and failing consoles on stderr, and exits
@@ -28,7 +29,7 @@ SYS=$(cd "$(dirname "$0")" && pwd)
 BUILD_ARG=${1:-build}
 [ $# -gt 0 ] && shift
 GROUPS_TO_RUN=("$@")
-[ ${#GROUPS_TO_RUN[@]} -gt 0 ] || GROUPS_TO_RUN=(selftest basic faults)
+BUILTIN_GROUPS=(selftest basic faults)
 SCALE=${TIMEOUT_SCALE:-1}
 FAILED=0
 
@@ -127,6 +128,16 @@ group_faults() {
 	sys_judge faults t-faults $? || FAILED=1
 }
 
+# --- more groups: one file each in groups/, defining group_<name> ----------------------
+
+ALL_GROUPS=("${BUILTIN_GROUPS[@]}")
+for f in "$SYS"/groups/*.sh; do
+	[ -f "$f" ] || continue
+	. "$f"
+	ALL_GROUPS+=("$(basename "$f" .sh)")
+done
+[ ${#GROUPS_TO_RUN[@]} -gt 0 ] || GROUPS_TO_RUN=("${ALL_GROUPS[@]}")
+
 # --- main -------------------------------------------------------------------------------
 
 main() {
@@ -145,11 +156,12 @@ main() {
 		exit 1
 	fi
 	for g in "${GROUPS_TO_RUN[@]}"; do
-		case $g in
-		selftest|basic|faults) "group_$g" ;;
-		*) echo "FAIL: system/$g: no such group (selftest basic faults)"
-		   FAILED=1 ;;
-		esac
+		if declare -F "group_$g" >/dev/null; then
+			"group_$g"
+		else
+			echo "FAIL: system/$g: no such group (${ALL_GROUPS[*]})"
+			FAILED=1
+		fi
 	done
 	sys_log "system tests took $(($(date +%s) - start))s"
 	exit "$FAILED"
