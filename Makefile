@@ -24,7 +24,8 @@ SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 # Daemon core and device models: every backend/*.c except the programs.
 PROGRAMS	:= backend/vmsgd.c backend/vmsgctl.c
 LIB_SRCS	:= $(filter-out $(PROGRAMS),$(wildcard backend/*.c)) \
-		   $(wildcard bus-loopback/*.c) $(wildcard bus-xen/ring.c)
+		   $(wildcard bus-loopback/*.c) $(wildcard bus-xen/ring.c) \
+		   $(wildcard xenstore/xsutil.c)
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS		:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -49,11 +50,16 @@ LIB_ASAN_OBJS	:= $(LIB_SRCS:%.c=$(O)/asan/%.o)
 TESTLIB_OBJS	:= $(TESTLIB_SRCS:%.c=$(O)/obj/%.o)
 TESTLIB_ASAN_OBJS := $(TESTLIB_SRCS:%.c=$(O)/asan/%.o)
 
-$(O)/vmsgd: $(O)/obj/backend/vmsgd.o $(LIB_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# The Xen side: only the two programs link the Xen libraries.
+VMSGD_XEN_LIBS	:= $(shell pkg-config --libs xenstore xengnttab xenevtchn)
+VMSGCTL_XEN_LIBS := $(shell pkg-config --libs xenstore xlutil)
 
-$(O)/vmsgctl: $(O)/obj/backend/vmsgctl.o $(LIB_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/vmsgd: $(O)/obj/backend/vmsgd.o $(O)/obj/bus-xen/xen.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(VMSGD_XEN_LIBS)
+
+$(O)/vmsgctl: $(O)/obj/backend/vmsgctl.o $(O)/obj/xenstore/vmsgctl-xen.o \
+	      $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(VMSGCTL_XEN_LIBS)
 
 $(O)/tests/%: $(O)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -81,12 +87,18 @@ fuzzers: $(addprefix $(O)/fuzz/,$(FUZZERS))
 # Installs missing Debian packages first, so it works on a fresh machine.
 check:
 	tests/install-deps.sh
-	$(MAKE) all unit-asan fuzzers modules $(O)/vmsgd-asan
+	$(MAKE) all unit-asan fuzzers modules $(O)/vmsgd-asan $(O)/vmsgctl-asan
 	tests/run.sh $(O)
 
 # vmsgd built with ASan+UBSan: tests/system/run.sh runs it in the guests.
-$(O)/vmsgd-asan: $(O)/asan/backend/vmsgd.o $(LIB_ASAN_OBJS)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+$(O)/vmsgd-asan: $(O)/asan/backend/vmsgd.o $(O)/asan/bus-xen/xen.o \
+		 $(LIB_ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) $(VMSGD_XEN_LIBS)
+
+# vmsgctl with ASan+UBSan, for the Xen system tests.
+$(O)/vmsgctl-asan: $(O)/asan/backend/vmsgctl.o \
+		   $(O)/asan/xenstore/vmsgctl-xen.o $(LIB_ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) $(VMSGCTL_XEN_LIBS)
 
 # The QEMU system tests alone.
 system: all modules $(O)/vmsgd-asan

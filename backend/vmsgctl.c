@@ -7,6 +7,8 @@
  * Exit status: 0 on "ok", 1 on "error" or any failure to talk to the
  * daemon, 2 for a bad command line. It does no checking of its own beyond
  * the line's length: the daemon is the one authority on what is valid.
+ * Xen requests (create, or a verb naming a DOMAIN) do not go to the
+ * socket: they write xenstore (xenstore/vmsgctl-xen.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "../xenstore/vmsgctl-xen.h"
 
 /* A daemon that takes longer than this to answer is considered stuck. */
 #define VMSGCTL_TIMEOUT_S	30
@@ -28,16 +31,18 @@
 static void vmsgctl_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmsgctl [--control PATH] attach [DOMAIN] SPEC\n"
-		"       vmsgctl [--control PATH] detach [DOMAIN] DEVNUM\n"
-		"       vmsgctl [--control PATH] list [DOMAIN]\n"
+		"usage: vmsgctl [--control PATH] attach SPEC\n"
+		"       vmsgctl [--control PATH] detach DEVNUM\n"
+		"       vmsgctl [--control PATH] list\n"
 		"\n"
 		"  -c, --control PATH   vmsgd's control socket (default %s)\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"attach prints the new device number; list prints one line per\n"
-		"device: DEVNUM TYPE STATUS STATE. DOMAIN is for the Xen bus.\n",
+		"device: DEVNUM TYPE STATUS STATE.\n"
+		"\n",
 		VMSG_CTL_DEFAULT_PATH);
+	vmsgctl_xen_usage(f);
 }
 
 static int vmsgctl_bad_usage(const char *what)
@@ -220,6 +225,8 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc)
 		return vmsgctl_bad_usage("no request (attach, detach or list)");
+	if (vmsgctl_xen_wants(argc - optind, argv + optind))
+		return vmsgctl_xen(argc - optind, argv + optind);
 	ret = vmsgctl_build(line, sizeof(line), argc - optind, argv + optind);
 	if (ret)
 		return vmsgctl_bad_usage(ret == -E2BIG ? "request too long" :

@@ -6,8 +6,8 @@
  * --device, opens the control socket and runs the event loop until SIGINT
  * or SIGTERM, then removes its devices cleanly. This file is only the glue:
  * message handling lives in the bus core, the devices in their models, the
- * bus specifics in the bus implementation (today only the loopback bus;
- * the Xen bus will be one more entry in vmsgd_buses[]).
+ * bus specifics in the bus implementation (the loopback bus, or the Xen
+ * bus, which serves one bus per guest and takes its devices from xenstore).
  *
  * Exit status: 0 after a clean shutdown, 1 if setting up failed (a device
  * that cannot be created, a bus that cannot be opened), 2 for a bad
@@ -31,6 +31,8 @@
 #include "loop.h"
 
 #include "../bus-loopback/lb.h"
+#include "../bus-xen/xen.h"
+#include "../xenstore/xsutil.h"
 
 /* How long a clean shutdown may wait for the driver side to let go. */
 #define VMSGD_CLOSE_TIMEOUT_MS	10000
@@ -41,6 +43,7 @@ struct vmsgd_opts {
 	const char *bus;
 	const struct vmsgd_bus_type *bus_type;	/* found for bus */
 	const char *lb_dev;
+	const char *backend_domid;
 	const char *control;
 	enum vmsg_log_level level;
 	unsigned int nr_devices;
@@ -49,40 +52,59 @@ struct vmsgd_opts {
 
 struct vmsgd;
 
-/* One kind of bus the daemon can serve. */
+/* One kind of bus the daemon can serve: open sets d->bus or d->xen. */
 struct vmsgd_bus_type {
 	const char *name;
-	struct vmsg_bus *(*open)(struct vmsgd *d, const struct vmsgd_opts *o,
-				 char *err, size_t errlen);
-	void (*close)(struct vmsg_bus *bus);
+	int (*open)(struct vmsgd *d, const struct vmsgd_opts *o, char *err,
+		    size_t errlen);
+	void (*close)(struct vmsgd *d);
 };
 
 struct vmsgd {
 	struct vmsg_loop *loop;
 	const struct vmsgd_bus_type *bus_type;
 	struct vmsg_bus *bus;
+	struct vmsg_xen *xen;		/* --bus xen: one bus per guest */
 	struct vmsg_control *ctl;
 	int sig_fd;
 };
 
 /* --- buses ------------------------------------------------------------- */
 
-static struct vmsg_bus *vmsgd_lb_open(struct vmsgd *d,
-				      const struct vmsgd_opts *o, char *err,
-				      size_t errlen)
+static int vmsgd_lb_open(struct vmsgd *d, const struct vmsgd_opts *o,
+			 char *err, size_t errlen)
 {
-	return vmsg_lb_open(d->loop, o->lb_dev ? o->lb_dev :
-						 VMSG_LB_DEFAULT_CTRL,
-			    err, errlen);
+	d->bus = vmsg_lb_open(d->loop, o->lb_dev ? o->lb_dev :
+						   VMSG_LB_DEFAULT_CTRL,
+			      err, errlen);
+	return d->bus ? 0 : -ENODEV;
 }
 
-static void vmsgd_lb_close(struct vmsg_bus *bus)
+static void vmsgd_lb_close(struct vmsgd *d)
 {
-	vmsg_lb_close(bus, VMSGD_CLOSE_TIMEOUT_MS);
+	vmsg_lb_close(d->bus, VMSGD_CLOSE_TIMEOUT_MS);
+}
+
+/* --backend-domid was checked by vmsgd_check_opts() */
+static int vmsgd_xen_open(struct vmsgd *d, const struct vmsgd_opts *o,
+			  char *err, size_t errlen)
+{
+	uint16_t be = 0;
+
+	if (o->backend_domid)
+		vmsg_xs_parse_domid(o->backend_domid, &be);
+	d->xen = vmsg_xen_open(d->loop, be, err, errlen);
+	return d->xen ? 0 : -ENODEV;
+}
+
+static void vmsgd_xen_close(struct vmsgd *d)
+{
+	vmsg_xen_close(d->xen, VMSGD_CLOSE_TIMEOUT_MS);
 }
 
 static const struct vmsgd_bus_type vmsgd_buses[] = {
 	{ "loopback", vmsgd_lb_open, vmsgd_lb_close },
+	{ "xen", vmsgd_xen_open, vmsgd_xen_close },
 };
 
 static const struct vmsgd_bus_type *vmsgd_bus_find(const char *name)
@@ -104,9 +126,14 @@ static void vmsgd_usage(FILE *f)
 	fprintf(f,
 		"usage: vmsgd --bus loopback [--lb-dev PATH] [--device SPEC]...\n"
 		"             [--control PATH] [--verbose|--quiet]\n"
+		"       vmsgd --bus xen [--backend-domid N] [--control PATH]\n"
+		"             [--verbose|--quiet]\n"
 		"\n"
-		"  -b, --bus BUS        bus to serve: loopback\n"
+		"  -b, --bus BUS        bus to serve: loopback or xen\n"
 		"  -l, --lb-dev PATH    loopback control node (default %s)\n"
+		"  -B, --backend-domid N  Xen: the domain vmsgd runs in (default 0);\n"
+		"                       the guests' devices come from xenstore\n"
+		"                       (vmsgctl create/attach), not --device\n"
 		"  -d, --device SPEC    create a device, e.g. rng or blk,path=disk.img,ro\n"
 		"  -c, --control PATH   control socket (default %s)\n"
 		"  -v, --verbose        log debug messages\n"
@@ -139,6 +166,7 @@ static int vmsgd_bad_usage(const char *fmt, ...)
 static const struct option vmsgd_longopts[] = {
 	{ "bus", required_argument, NULL, 'b' },
 	{ "lb-dev", required_argument, NULL, 'l' },
+	{ "backend-domid", required_argument, NULL, 'B' },
 	{ "device", required_argument, NULL, 'd' },
 	{ "control", required_argument, NULL, 'c' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -156,6 +184,9 @@ static int vmsgd_opt(struct vmsgd_opts *o, int c, const char *arg)
 		return 0;
 	case 'l':
 		o->lb_dev = arg;
+		return 0;
+	case 'B':
+		o->backend_domid = arg;
 		return 0;
 	case 'c':
 		o->control = arg;
@@ -197,6 +228,21 @@ static const char *vmsgd_bus_names(char *buf, size_t len)
 	return buf;
 }
 
+static int vmsgd_check_xen_opts(const struct vmsgd_opts *o)
+{
+	uint16_t be;
+	bool xen = !strcmp(o->bus, "xen");
+
+	if (o->backend_domid && !xen)
+		return vmsgd_bad_usage("--backend-domid needs --bus xen");
+	if (o->backend_domid && vmsg_xs_parse_domid(o->backend_domid, &be))
+		return vmsgd_bad_usage("--backend-domid '%s' is not a domain id",
+				       o->backend_domid);
+	if (xen && o->nr_devices)
+		return vmsgd_bad_usage("--device is not for --bus xen: use 'vmsgctl attach DOMAIN SPEC' or a vmsg list in the guest's config");
+	return 0;
+}
+
 static int vmsgd_check_opts(struct vmsgd_opts *o)
 {
 	char names[64];
@@ -210,7 +256,7 @@ static int vmsgd_check_opts(struct vmsgd_opts *o)
 				       vmsgd_bus_names(names, sizeof(names)));
 	if (o->lb_dev && strcmp(o->bus, "loopback"))
 		return vmsgd_bad_usage("--lb-dev needs --bus loopback");
-	return 0;
+	return vmsgd_check_xen_opts(o);
 }
 
 /* getopt_long found an unknown option (c '?') or one missing its argument */
@@ -237,7 +283,7 @@ static int vmsgd_parse(struct vmsgd_opts *o, int argc, char **argv)
 	o->control = VMSG_CTL_DEFAULT_PATH;
 	o->level = VMSG_LOG_INFO;
 	opterr = 0;	/* one message of our own, below */
-	while ((c = getopt_long(argc, argv, ":b:l:d:c:vqh", vmsgd_longopts,
+	while ((c = getopt_long(argc, argv, ":b:l:B:d:c:vqh", vmsgd_longopts,
 				NULL)) != -1) {
 		if (c == ':' || c == '?')
 			return vmsgd_bad_option(c, argv[optind - 1]);
@@ -294,11 +340,30 @@ static int vmsgd_signals(struct vmsgd *d)
 
 /* --- setting up and tearing down --------------------------------------- */
 
+/* Xen: DOMAIN is a domain id the daemon serves a bus for. */
+static struct vmsg_bus *vmsgd_xen_lookup(struct vmsgd *d, const char *domain,
+					 char *err, size_t errlen)
+{
+	struct vmsg_bus *bus;
+	uint16_t domid;
+
+	if (!domain || vmsg_xs_parse_domid(domain, &domid)) {
+		snprintf(err, errlen, "the Xen bus needs a DOMAIN (a domain id)");
+		return NULL;
+	}
+	bus = vmsg_xen_bus(d->xen, domid);
+	if (!bus)
+		snprintf(err, errlen, "no vmsg bus for domain %u", domid);
+	return bus;
+}
+
 static struct vmsg_bus *vmsgd_lookup(void *opaque, const char *domain,
 				     char *err, size_t errlen)
 {
 	struct vmsgd *d = opaque;
 
+	if (d->xen)
+		return vmsgd_xen_lookup(d, domain, err, errlen);
 	if (domain) {
 		snprintf(err, errlen,
 			 "bus %s has no domains (DOMAIN is for the Xen bus)",
@@ -333,8 +398,7 @@ static int vmsgd_open_bus(struct vmsgd *d, const struct vmsgd_opts *o)
 	char err[VMSG_ERR_LEN] = "";
 
 	d->bus_type = o->bus_type;
-	d->bus = d->bus_type->open(d, o, err, sizeof(err));
-	if (!d->bus) {
+	if (d->bus_type->open(d, o, err, sizeof(err))) {
 		fprintf(stderr, "vmsgd: bus %s: %s\n", o->bus,
 			*err ? err : "cannot open");
 		return -ENODEV;
@@ -383,8 +447,8 @@ static int vmsgd_setup(struct vmsgd *d, const struct vmsgd_opts *o)
 static void vmsgd_teardown(struct vmsgd *d)
 {
 	vmsg_control_close(d->ctl);
-	if (d->bus)
-		d->bus_type->close(d->bus);
+	if (d->bus || d->xen)
+		d->bus_type->close(d);
 	if (d->sig_fd >= 0) {
 		vmsg_loop_del(d->loop, d->sig_fd);
 		close(d->sig_fd);

@@ -8,7 +8,7 @@ set -eu
 
 PACKAGES=(
 	# user space build and unit tests
-	gcc make libc6-dev pkg-config libcmocka-dev liburing-dev
+	gcc make libc6-dev pkg-config libcmocka-dev liburing-dev libxen-dev
 	# fuzzers (libFuzzer) and sanitizers
 	clang libclang-rt-14-dev
 	# kernel modules and their checks
@@ -18,6 +18,8 @@ PACKAGES=(
 	# QEMU system tests and the guest's tools
 	qemu-system-x86 busybox-static cpio gzip fio e2fsprogs dmsetup
 	python3
+	# Xen system tests
+	xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils
 )
 
 missing=()

@@ -1,0 +1,76 @@
+# shellcheck shell=dash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Console markers and bounded waits shared by dom0 and the domU of the Xen
+# system tests (sourced by busybox sh as /lib/vmsg/common.sh; the dom0 and
+# domU helpers source it). The host harness, run-xen.sh, reads these
+# markers from the console; nothing here decides whether a test passed.
+#
+#   VMSG-PASS: NAME / VMSG-FAIL: NAME: WHY   one line per assertion; the
+#                                            host expects every "#@ assert
+#                                            NAME" line of the test scripts
+#   VMSG-STAGE: TEXT                         progress, shown on the host
+#   VMSG-INFO: TEXT                          anything else worth reading
+#   VMSG-LOG-BEGIN: NAME ... VMSG-LOG-END: NAME   a log copied verbatim
+#
+# Nothing here waits without a bound.
+
+say() { echo "VMSG-INFO: $*"; }
+stage() { echo "VMSG-STAGE: $*"; }
+pass() { echo "VMSG-PASS: $1"; }
+fail() { echo "VMSG-FAIL: $1: $2"; }
+
+# check NAME WHY-IF-FAILED CMD...: pass if CMD succeeds
+check() {
+	local name=$1 why=$2
+
+	shift 2
+	if "$@"; then
+		pass "$name"
+	else
+		fail "$name" "$why"
+	fi
+}
+
+# wait_until SECONDS CMD...: poll CMD every 0.2 s; 0 once it succeeds
+wait_until() {
+	local n=$(($1 * 5))
+
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" 2>/dev/null && return 0
+		usleep 200000
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# log_frame NAME FILE: copy FILE to the console between markers the host
+# can cut out again (carriage returns removed)
+log_frame() {
+	echo "VMSG-LOG-BEGIN: $1"
+	tr -d '\r' <"$2"
+	echo "VMSG-LOG-END: $1"
+}
+
+# The value of NAME=VALUE on the kernel command line, or $2
+cmdline_arg() {
+	local a
+
+	for a in $(cat /proc/cmdline); do
+		case $a in
+		"$1"=*) echo "${a#*=}"; return 0 ;;
+		esac
+	done
+	echo "$2"
+}
+
+# insmod every module of a load-order file; 0 if all loaded
+load_modules() {
+	local m rc=0
+
+	for m in $(cat "$1"); do
+		insmod "$m" || { say "insmod $m failed"; rc=1; }
+	done
+	return "$rc"
+}
