@@ -12,6 +12,7 @@
 #   kernel  the modules rebuilt with W=1 C=1 (sparse) without a warning, and
 #           checkpatch --strict clean
 #   system  tests/system/run.sh (QEMU), which prints PASS:/FAIL: lines
+#   xen     tests/system/xen/run-xen.sh (Xen inside QEMU), the same way
 #
 # SKIP_SYSTEM=1 leaves the QEMU tests out (for quick local runs; CI never
 # sets it). FUZZ_SECONDS (default 30) bounds each fuzzer.
@@ -180,12 +181,35 @@ run_system() {
 	fi
 }
 
+# Xen 4.17 + dom0 + domUs under QEMU (tests/system/xen, docs/xen-testing.md)
+XEN_TESTS=(smoke)
+
+run_xen() {
+	local out p f
+	section "Xen system tests (Xen in QEMU)"
+	if [ "${SKIP_SYSTEM:-0}" = 1 ]; then
+		echo "  (SKIP_SYSTEM=1: not run; CI always runs them)"
+		return
+	fi
+	out=$(tests/system/xen/run-xen.sh "$O" "${XEN_TESTS[@]}" 2>&1 |
+		tee /dev/stderr)
+	p=$(grep -c '^PASS: ' <<<"$out")
+	f=$(grep -c '^FAIL: ' <<<"$out")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -ne 0 ] && failures+=("xen ($f)")
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		fail "Xen system tests printed no result"
+	fi
+}
+
 run_wire
 run_unit
 run_fuzz
 run_dts
 run_kernel
 run_system
+run_xen
 
 echo
 if [ "$failed" -ne 0 ]; then
