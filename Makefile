@@ -31,7 +31,7 @@ UNIT_TESTS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS		:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all clean check deps unit unit-asan fuzzers modules modules-clean \
-	system demo bench-loopback
+	system demo bench-loopback install
 
 all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS))
 
@@ -130,6 +130,16 @@ modules:
 modules-clean:
 	for m in frontend-kmod $(KMODS); do \
 		$(MAKE) -C $(KDIR) O= M=$(CURDIR)/$$m clean; done
+
+# Programs and the UAPI headers (for other programs that speak virtio-msg or
+# drive the loopback bus), e.g. make install DESTDIR=/tmp/root PREFIX=/usr.
+PREFIX		?= /usr/local
+install: $(O)/vmsgd $(O)/vmsgctl
+	install -D -m 0755 $(O)/vmsgd $(DESTDIR)$(PREFIX)/sbin/vmsgd
+	install -D -m 0755 $(O)/vmsgctl $(DESTDIR)$(PREFIX)/sbin/vmsgctl
+	install -d $(DESTDIR)$(PREFIX)/include/linux
+	install -m 0644 include/uapi/linux/virtio_msg*.h \
+		$(DESTDIR)$(PREFIX)/include/linux/
 
 clean:
 	rm -rf $(O)
