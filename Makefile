@@ -31,7 +31,7 @@ UNIT_TESTS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS		:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all clean check deps unit unit-asan fuzzers modules modules-clean \
-	system demo bench-loopback install
+	system demo bench-loopback install extmods
 
 all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS))
 
@@ -87,7 +87,8 @@ fuzzers: $(addprefix $(O)/fuzz/,$(FUZZERS))
 # Installs missing Debian packages first, so it works on a fresh machine.
 check:
 	tests/install-deps.sh
-	$(MAKE) all unit-asan fuzzers modules $(O)/vmsgd-asan $(O)/vmsgctl-asan
+	$(MAKE) all unit-asan fuzzers modules extmods $(O)/vmsgd-asan \
+		$(O)/vmsgctl-asan
 	tests/run.sh $(O)
 
 # vmsgd built with ASan+UBSan: tests/system/run.sh runs it in the guests.
@@ -101,7 +102,7 @@ $(O)/vmsgctl-asan: $(O)/asan/backend/vmsgctl.o \
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) $(VMSGCTL_XEN_LIBS)
 
 # The QEMU system tests alone.
-system: all modules $(O)/vmsgd-asan
+system: all modules extmods $(O)/vmsgd-asan
 	tests/system/run.sh $(O)
 
 demo:
@@ -110,7 +111,7 @@ demo:
 
 bench-loopback:
 	tests/install-deps.sh
-	$(MAKE) all modules
+	$(MAKE) all modules extmods
 	tests/system/bench-loopback.sh $(O)
 
 deps:
@@ -126,6 +127,11 @@ KMODS		:= bus-loopback/kernel $(wildcard bus-xen/kernel)
 modules:
 	$(MAKE) -C $(KDIR) O= M=$(CURDIR)/frontend-kmod modules
 	for m in $(KMODS); do $(KMAKE) M=$(CURDIR)/$$m modules || exit 1; done
+
+# Guest drivers Debian's kernel lacks (i2c-virtio, rtc-ds1307), built from
+# Debian's linux-source tarball into build/extmods for the system tests.
+extmods:
+	tests/system/build-extmods.sh
 
 modules-clean:
 	for m in frontend-kmod $(KMODS); do \

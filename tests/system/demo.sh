@@ -20,7 +20,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 	# modules apart, without the caller's MAKEFLAGS: an O= given to
 	# the top-level make would reach kbuild and mean something else there
 	if ! { make O="$BUILD_ARG" "$BUILD_ARG/vmsgd" "$BUILD_ARG/vmsgctl" &&
-	       MAKEFLAGS= make modules; } >"$BUILD_ARG/demo-build.log" 2>&1; then
+	       MAKEFLAGS= make modules extmods; } >"$BUILD_ARG/demo-build.log" 2>&1; then
 		echo "demo: build failed, see $BUILD_ARG/demo-build.log"
 		tail -n 20 "$BUILD_ARG/demo-build.log"
 		exit 1
