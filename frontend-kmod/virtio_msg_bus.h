@@ -61,7 +61,15 @@ struct virtio_msg_bus {
 
 /* Set up the region allocator and DMA ops; no device exists yet. */
 int virtio_msg_bus_register(struct virtio_msg_bus *bus);
-/* Remove every device (as virtio_msg_bus_remove_device()), free the rest. */
+/*
+ * Remove every device (as virtio_msg_bus_remove_device()), free the rest.
+ * Graceful removal needs the device side's answers, so a bus module either
+ * removes its devices first (while it still delivers messages) and then
+ * stops calling virtio_msg_bus_receive() before unregistering, or, when the
+ * device side is gone, removes them with peer_gone. No receive call may be
+ * running or start once unregister has begun freeing: stop the receive
+ * path (e.g. free_irq(), which waits for a running handler) first.
+ */
 void virtio_msg_bus_unregister(struct virtio_msg_bus *bus);
 
 /*
