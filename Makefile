@@ -29,11 +29,13 @@ LIB_SRCS	:= $(filter-out $(PROGRAMS),$(wildcard backend/*.c)) \
 TESTLIB_SRCS	:= $(wildcard tests/lib/*.c)
 UNIT_TESTS	:= $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZERS		:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+TOOLS		:= $(patsubst tests/system/tools/%.c,$(O)/tools/%,\
+		   $(wildcard tests/system/tools/*.c))
 
 .PHONY: all clean check deps unit unit-asan fuzzers modules modules-clean \
 	system demo bench-loopback install extmods
 
-all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS))
+all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS)) $(TOOLS)
 
 # --- objects, one tree per flavour -----------------------------------------
 
@@ -68,6 +70,12 @@ $(O)/tests/%: $(O)/obj/tests/unit/%.o $(TESTLIB_OBJS) $(LIB_OBJS)
 $(O)/tests-asan/%: $(O)/asan/tests/unit/%.o $(TESTLIB_ASAN_OBJS) $(LIB_ASAN_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# --- guest-side test tools (tests/system/tools), run inside QEMU guests ------
+
+$(O)/tools/%: tests/system/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
 # --- fuzzers: clang + libFuzzer, everything rebuilt with coverage ------------
 

@@ -14,8 +14,9 @@
  * number of clients is bounded too.
  *
  * This file does not decide anything about devices: it parses requests and
- * calls the bus core. There are no idle timeouts; the bound on clients and
- * the socket's mode (root only) are what keep a local user from tying it up.
+ * calls the bus core (and, for `console`, vmsg_console_path()). There are
+ * no idle timeouts; the bound on clients and the socket's mode (root only)
+ * are what keep a local user from tying it up.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -34,6 +35,7 @@
 
 #include "bus.h"
 #include "control.h"
+#include "dev-console.h"
 #include "log.h"
 #include "loop.h"
 
@@ -254,6 +256,35 @@ static void ctl_list(struct vmsg_bus *bus, struct vmsg_ctl_reply *r)
 		reply_error(r, "list does not fit in a reply");
 }
 
+/* Where `vmsgctl console` connects to: the device's socket or pty. */
+static void ctl_console(struct vmsg_bus *bus, const char *arg,
+			struct vmsg_ctl_reply *r)
+{
+	int dev_num = ctl_parse_devnum(arg);
+	const struct vmsg_dev *dev;
+	const char *path;
+
+	if (dev_num < 0) {
+		reply_error(r, "bad device number '%s' (1..%d)", arg,
+			    VMSG_BUS_MAX_DEVS - 1);
+		return;
+	}
+	dev = vmsg_bus_dev(bus, (unsigned int)dev_num);
+	if (!dev) {
+		reply_error(r, "no device %d on %s", dev_num, bus->name);
+		return;
+	}
+	path = vmsg_console_path(dev);
+	if (!path) {
+		reply_error(r, "device %d is %s, not a console", dev_num,
+			    dev->ops->type);
+		return;
+	}
+	reply_add(r, "ok %s\n", path);
+	if (r->overflow)
+		reply_error(r, "console path does not fit in a reply");
+}
+
 /* Dispatch "VERB [DOMAIN] ARGS" once the verb is known to need a bus. */
 static void ctl_dispatch(vmsg_ctl_lookup_fn lookup, void *opaque,
 			 const char *verb, const char *args,
@@ -282,6 +313,8 @@ static void ctl_dispatch(vmsg_ctl_lookup_fn lookup, void *opaque,
 		ctl_attach(bus, rest, r);
 	else if (!strcmp(verb, "detach"))
 		ctl_detach(bus, rest, r);
+	else if (!strcmp(verb, "console"))
+		ctl_console(bus, rest, r);
 	else
 		ctl_list(bus, r);
 }
@@ -302,8 +335,9 @@ size_t vmsg_control_exec(vmsg_ctl_lookup_fn lookup, void *opaque,
 	memcpy(verb, line, n);
 	verb[n] = '\0';
 	if (strcmp(verb, "attach") && strcmp(verb, "detach") &&
-	    strcmp(verb, "list")) {
-		reply_error(&r, "unknown request '%s' (attach, detach, list)",
+	    strcmp(verb, "list") && strcmp(verb, "console")) {
+		reply_error(&r,
+			    "unknown request '%s' (attach, detach, list, console)",
 			    verb);
 		return r.len;
 	}

@@ -10,6 +10,8 @@
  *   attach [DOMAIN] SPEC     -> "ok DEVNUM"
  *   detach [DOMAIN] DEVNUM   -> "ok" (removal started; list shows it)
  *   list [DOMAIN]            -> "DEVNUM TYPE 0xSTATUS STATE" lines, "ok"
+ *   console [DOMAIN] DEVNUM  -> "ok PATH", the host side of a console
+ *                               device: its unix socket or its pty slave
  *
  * STATE is running, broken, detaching or idle. DOMAIN is a decimal domain
  * id; it is planned for the Xen bus, where one daemon serves one bus per
@@ -18,7 +20,8 @@
  *
  * This module owns the socket and its clients, and nothing else: it finds
  * the bus a request is for through the caller's lookup callback and acts
- * on it only through the bus core (bus.h). It is not an authentication
+ * on it only through the bus core (bus.h); `console` also asks the console
+ * model where its host side is (dev-console.h). It is not an authentication
  * layer: access is controlled by the socket's mode (0600, root only).
  */
 #ifndef VMSG_CONTROL_H

@@ -14,10 +14,18 @@
 /* Each defined in its own dev-*.c; only this table refers to them. */
 extern const struct vmsg_dev_ops vmsg_rng_ops;
 extern const struct vmsg_dev_ops vmsg_blk_ops;
+extern const struct vmsg_dev_ops vmsg_net_ops;
+extern const struct vmsg_dev_ops vmsg_console_ops;
+extern const struct vmsg_dev_ops vmsg_i2c_ops;
+extern const struct vmsg_dev_ops vmsg_input_ops;
 
 const struct vmsg_dev_ops *const vmsg_dev_types[] = {
 	&vmsg_rng_ops,
 	&vmsg_blk_ops,
+	&vmsg_net_ops,
+	&vmsg_console_ops,
+	&vmsg_i2c_ops,
+	&vmsg_input_ops,
 	NULL,
 };
 

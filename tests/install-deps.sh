@@ -17,6 +17,7 @@ PACKAGES=(
 	device-tree-compiler
 	# QEMU system tests and the guest's tools
 	qemu-system-x86 busybox-static cpio gzip fio e2fsprogs dmsetup i2c-tools
+	iperf3 iproute2
 	python3
 	# Xen system tests
 	xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils

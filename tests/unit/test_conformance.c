@@ -14,6 +14,7 @@
  * without an entry fails test_every_type_covered. What a type does with its
  * requests beyond that is tested in its own test_<type>.c.
  */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,18 +25,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include <net/if.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_input.h>
+#include <linux/virtio_i2c.h>
 #include <linux/virtio_msg.h>
+#include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
 #include "bus.h"
+#include "dev-console.h"
 #include "device.h"
 #include "loop.h"
+#include "../lib/fakeevdev.h"
 #include "../lib/testbus.h"
 #include "../lib/testdrv.h"
 
@@ -65,6 +76,17 @@ struct conf_type {
 	void (*check)(struct conf *c, const struct smoke *s, uint32_t len);
 };
 
+/*
+ * A type whose host side is not a disk image makes it at <tmpdir>/conf.img
+ * before the device is created (0 or -errno), and undoes it once the
+ * device is gone.
+ */
+struct conf_host {
+	const char *type;
+	int (*prepare)(struct conf *c, const char *path);
+	void (*cleanup)(struct conf *c);
+};
+
 struct conf {
 	const struct conf_type *ct;
 	const struct vmsg_dev_ops *ops;
@@ -74,6 +96,8 @@ struct conf {
 	struct testdrv *d;
 	int dev_num;
 	uint8_t image[SMOKE_LEN];	/* first bytes of any disk image */
+	const struct conf_host *host;	/* NULL: a disk image */
+	void *priv;			/* the host's prepare() state */
 };
 
 /* --- per-type smoke requests ---------------------------------------------- */
@@ -130,12 +154,258 @@ static void blk_check(struct conf *c, const struct smoke *s, uint32_t len)
 			    SMOKE_LEN);
 }
 
+/* A SMOKE_LEN-byte read from the emulated RTC at 0x68. */
+static int i2c_add(struct conf *c, struct smoke *s)
+{
+	struct virtio_i2c_out_hdr *h;
+	struct testdrv_sg sg[3];
+
+	s->hdr = alloc_poisoned(c, sizeof(*h));
+	s->data = alloc_poisoned(c, SMOKE_LEN);
+	s->st = alloc_poisoned(c, 1);
+	h = testdrv_buf(c->d, s->hdr, sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	h->addr = htole16(0x68 << 1);
+	h->flags = htole32(VIRTIO_I2C_FLAGS_M_RD);
+	sg[0] = (struct testdrv_sg){ s->hdr, sizeof(*h) };
+	sg[1] = (struct testdrv_sg){ s->data, SMOKE_LEN };
+	sg[2] = (struct testdrv_sg){ s->st, 1 };
+	s->head = testdrv_add(c->d, 0, sg, 1, 2, false);
+	return s->head < 0 ? s->head : 0;
+}
+
+static void i2c_check(struct conf *c, const struct smoke *s, uint32_t len)
+{
+	assert_int_equal(len, SMOKE_LEN + 1);
+	assert_int_equal(*(uint8_t *)testdrv_buf(c->d, s->st, 1),
+			 VIRTIO_I2C_MSG_OK);
+	/* The NVRAM reads as zeroes: the read overwrote the poison. */
+	assert_non_null(memchr(testdrv_buf(c->d, s->data, SMOKE_LEN), 0,
+			       SMOKE_LEN));
+}
+
+/*
+ * net: a frame sent into the device's tap (kernel-named, in this process's
+ * network namespace) must land in the receive buffer on queue 0. The tap
+ * is the one /dev/net/tun fd this process holds; it is brought up with
+ * IPv6 off, so nothing but the test frame crosses it.
+ */
+#define NET_FRAME_LEN	60
+#define NET_BUF_LEN	2048
+
+static int net_tap_name(char name[IFNAMSIZ])
+{
+	struct ifreq ifr = { 0 };
+	char path[300], link[64];
+	struct dirent *e;
+	DIR *dir = opendir("/proc/self/fd");
+	int found = -ENOENT;
+	ssize_t n;
+
+	if (!dir)
+		return -errno;
+	while (found && (e = readdir(dir))) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0 || (link[n] = 0, strcmp(link, "/dev/net/tun")) ||
+		    ioctl(atoi(e->d_name), TUNGETIFF, &ifr))
+			continue;
+		snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+		found = 0;
+	}
+	closedir(dir);
+	return found;
+}
+
+/* Bring the tap up without IPv6 and send it one frame: 0 or -errno. */
+static int net_send_frame(const char *name, const uint8_t *frame)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	struct ifreq ifr = { 0 };
+	char path[96];
+	int s, fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && write(fd, "1", 1) != 1)
+		ret = -EIO;
+	if (fd >= 0)
+		close(fd);
+	s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (!ret && !ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		ret = ioctl(s, SIOCSIFFLAGS, &ifr) ? -errno : 0;
+	}
+	sll.sll_ifindex = (int)if_nametoindex(name);
+	if (!ret && sendto(s, frame, NET_FRAME_LEN, 0, (struct sockaddr *)&sll,
+			   sizeof(sll)) != NET_FRAME_LEN)
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+static void net_frame(uint8_t *f)
+{
+	unsigned int i;
+
+	for (i = 0; i < NET_FRAME_LEN; i++)
+		f[i] = (uint8_t)(i * 13 + 5);
+	memset(f, 0xff, 6);		/* broadcast */
+	f[12] = 0x88;			/* IEEE local experimental */
+	f[13] = 0xb5;
+}
+
+static int net_add(struct conf *c, struct smoke *s)
+{
+	uint8_t frame[NET_FRAME_LEN];
+	char name[IFNAMSIZ];
+	struct testdrv_sg sg;
+	int ret;
+
+	s->data = alloc_poisoned(c, NET_BUF_LEN);
+	sg = (struct testdrv_sg){ s->data, NET_BUF_LEN };
+	s->head = testdrv_add(c->d, 0, &sg, 0, 1, false);
+	if (s->head < 0)
+		return s->head;
+	net_frame(frame);
+	ret = net_tap_name(name);
+	return ret ? ret : net_send_frame(name, frame);
+}
+
+static void net_check(struct conf *c, const struct smoke *s, uint32_t len)
+{
+	const size_t hdr = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	const struct virtio_net_hdr_mrg_rxbuf *h;
+	uint8_t frame[NET_FRAME_LEN];
+
+	assert_int_equal(len, hdr + NET_FRAME_LEN);
+	h = testdrv_buf(c->d, s->data, hdr);
+	assert_int_equal(le16toh(h->num_buffers), 1);
+	net_frame(frame);
+	assert_memory_equal(testdrv_buf(c->d, s->data + hdr, NET_FRAME_LEN),
+			    frame, NET_FRAME_LEN);
+}
+
+/*
+ * input: a fake evdev (tests/lib/fakeevdev.h) stands for the host device,
+ * conf.img a symlink to it. The smoke request is one event buffer (of
+ * SMOKE_LEN bytes, of which an event fills 8), answered by a key press the
+ * fake emits once the model holds its grab.
+ */
+static int input_prepare(struct conf *c, const char *path)
+{
+	struct fakeevdev *fe = fakeevdev_new("conformance");
+
+	if (!fe)
+		return -errno;
+	fakeevdev_set_bit(fe, EV_KEY, KEY_A);
+	c->priv = fe;
+	if (unlink(path) || symlink(fe->path, path))
+		return -errno;
+	return 0;
+}
+
+static void input_cleanup(struct conf *c)
+{
+	fakeevdev_free(c->priv);
+}
+
+static int input_add(struct conf *c, struct smoke *s)
+{
+	struct testdrv_sg sg;
+
+	s->data = alloc_poisoned(c, SMOKE_LEN);
+	sg = (struct testdrv_sg){ s->data, SMOKE_LEN };
+	s->head = testdrv_add(c->d, 0, &sg, 0, 1, false);
+	if (s->head < 0)
+		return s->head;
+	return fakeevdev_emit_grabbed(c->priv, EV_KEY, KEY_A, 1);
+}
+
+static void input_check(struct conf *c, const struct smoke *s, uint32_t len)
+{
+	const struct virtio_input_event want = {
+		htole16(EV_KEY), htole16(KEY_A), htole32(1)
+	};
+	const uint8_t *p = testdrv_buf(c->d, s->data, SMOKE_LEN);
+	unsigned int i;
+
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(p, &want, sizeof(want));
+	for (i = sizeof(want); i < SMOKE_LEN; i++)
+		assert_int_equal(p[i], POISON);
+}
+
+/*
+ * console,pty: bytes typed into the pty's slave for one receive buffer.
+ * Every smoke types the same byte, so input left over from an earlier one
+ * (e.g. before a reset) reads the same.
+ */
+#define CONSOLE_BYTE	'c'
+
+static int console_add(struct conf *c, struct smoke *s)
+{
+	struct vmsg_dev *dev = vmsg_bus_dev(&c->tb->bus, c->dev_num);
+	const char *slave = dev ? vmsg_console_path(dev) : NULL;
+	uint8_t in[SMOKE_LEN];
+	struct testdrv_sg sg;
+	ssize_t n;
+	int fd;
+
+	s->data = alloc_poisoned(c, SMOKE_LEN);
+	sg = (struct testdrv_sg){ s->data, SMOKE_LEN };
+	s->head = testdrv_add(c->d, 0, &sg, 0, 1, false);
+	if (s->head < 0 || !slave)
+		return s->head < 0 ? s->head : -ENODEV;
+	fd = open(slave, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	memset(in, CONSOLE_BYTE, sizeof(in));
+	n = write(fd, in, sizeof(in));
+	close(fd);
+	return n == sizeof(in) ? 0 : -EIO;
+}
+
+/* Input may come in pieces: any non-empty part of it will do. */
+static void console_check(struct conf *c, const struct smoke *s,
+			  uint32_t len)
+{
+	const uint8_t *p = testdrv_buf(c->d, s->data, SMOKE_LEN);
+	uint32_t i;
+
+	assert_true(len >= 1 && len <= SMOKE_LEN);
+	for (i = 0; i < SMOKE_LEN; i++)
+		assert_int_equal(p[i], i < len ? CONSOLE_BYTE : POISON);
+}
+
 static const struct conf_type conf_types[] = {
 	{ "rng", "rng", NULL, rng_add, rng_check },
 	{ "blk", "blk", "path", blk_add, blk_check },
+	{ "net", "net", NULL, net_add, net_check },
+	{ "i2c", "i2c,rtc=0x68", NULL, i2c_add, i2c_check },
+	{ "input", "input", "evdev", input_add, input_check },
+	{ "console", "console,pty", NULL, console_add, console_check },
 };
 
 #define NR_CONF_TYPES	ARRAY_SIZE(conf_types)
+
+static const struct conf_host conf_hosts[] = {
+	{ "input", input_prepare, input_cleanup },
+};
+
+static const struct conf_host *conf_host_find(const char *type)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(conf_hosts); i++)
+		if (!strcmp(conf_hosts[i].type, type))
+			return &conf_hosts[i];
+	return NULL;
+}
 
 static const struct conf_type *conf_type_find(const char *type)
 {
@@ -189,6 +459,7 @@ static int setup(void **state)
 {
 	const struct conf_type *ct = *state;
 	struct conf *c = calloc(1, sizeof(*c));
+	char path[128];
 
 	if (!c)
 		return -1;
@@ -205,6 +476,11 @@ static int setup(void **state)
 	else
 		snprintf(c->spec, sizeof(c->spec), "%s", ct->spec);
 	make_image(c);
+	c->host = conf_host_find(ct->type);
+	if (c->host) {
+		snprintf(path, sizeof(path), "%s/conf.img", c->dir);
+		assert_int_equal(c->host->prepare(c, path), 0);
+	}
 	c->tb = vmsg_testbus_new(REGION_SIZE, VIRTIO_MSG_DEFAULT_SIZE);
 	assert_non_null(c->tb);
 	add_device(c);
@@ -219,6 +495,8 @@ static int teardown(void **state)
 
 	testdrv_free(c->d);
 	vmsg_testbus_free(c->tb);
+	if (c->host)
+		c->host->cleanup(c);
 	snprintf(path, sizeof(path), "%s/conf.img", c->dir);
 	unlink(path);
 	rmdir(c->dir);
