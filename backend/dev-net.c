@@ -133,29 +133,6 @@ static const uint64_t net_features =
 
 /* --- small helpers -------------------------------------------------------- */
 
-/* Copy len bytes into an iovec stream at byte off; bytes copied. */
-static size_t net_iov_write(const struct iovec *iov, unsigned int cnt,
-			    size_t off, const void *buf, size_t len)
-{
-	const uint8_t *src = buf;
-	size_t done = 0, n;
-	unsigned int i;
-
-	for (i = 0; i < cnt && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, src + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
 /* The loop watches what the model waits for, and nothing else. */
 static void net_watch(struct net_dev *n)
 {
@@ -341,9 +318,9 @@ static int net_rx_deliver(struct net_dev *n, size_t len)
 		ndesc += rx->bufs[k].ndesc;
 	}
 	nb = htole16((uint16_t)k);
-	net_iov_write(rx->iov, rx->niov,
-		      offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
-		      &nb, sizeof(nb));
+	vmsg_iov_from_buf(rx->iov, rx->niov,
+			  offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers),
+			  &nb, sizeof(nb));
 	memcpy(used, rx->bufs, k * sizeof(used[0]));
 	net_rx_forget(rx, k, iovs, cap, ndesc);
 	n->rx_frames++;
@@ -364,9 +341,9 @@ static void net_rx_place(struct net_rx *rx)
 
 	if (end <= rx->placed)
 		return;
-	net_iov_write(rx->iov, rx->niov, rx->placed,
-		      rx->spill + (rx->placed - rx->pend_base),
-		      end - rx->placed);
+	vmsg_iov_from_buf(rx->iov, rx->niov, rx->placed,
+			  rx->spill + (rx->placed - rx->pend_base),
+			  end - rx->placed);
 	rx->placed = end;
 }
 

@@ -379,14 +379,15 @@ void vmsg_vq_set_notify(struct vmsg_vq *vq, bool enable)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-size_t vmsg_chain_from_iov(const struct vmsg_chain *chain, uint64_t off,
-			   void *buf, size_t len)
+/* Copy between buf and the bytes of an iovec array from byte off on. */
+static size_t vmsg_iov_copy(const struct iovec *iov, unsigned int cnt,
+			    uint64_t off, uint8_t *buf, size_t len, bool to_iov)
 {
-	const struct iovec *iov = vmsg_chain_out(chain);
 	size_t done = 0, n;
 	unsigned int i;
+	uint8_t *p;
 
-	for (i = 0; i < chain->n_out && done < len; i++) {
+	for (i = 0; i < cnt && done < len; i++) {
 		if (off >= iov[i].iov_len) {
 			off -= iov[i].iov_len;
 			continue;
@@ -394,33 +395,41 @@ size_t vmsg_chain_from_iov(const struct vmsg_chain *chain, uint64_t off,
 		n = iov[i].iov_len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off,
-		       n);
+		p = (uint8_t *)iov[i].iov_base + off;
+		if (to_iov)
+			memcpy(p, buf + done, n);
+		else
+			memcpy(buf + done, p, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
+size_t vmsg_iov_to_buf(const struct iovec *iov, unsigned int cnt,
+		       uint64_t off, void *buf, size_t len)
+{
+	return vmsg_iov_copy(iov, cnt, off, buf, len, false);
+}
+
+size_t vmsg_iov_from_buf(const struct iovec *iov, unsigned int cnt,
+			 uint64_t off, const void *buf, size_t len)
+{
+	/* to_iov: buf is only read */
+	return vmsg_iov_copy(iov, cnt, off, (uint8_t *)(uintptr_t)buf, len,
+			     true);
+}
+
+size_t vmsg_chain_from_iov(const struct vmsg_chain *chain, uint64_t off,
+			   void *buf, size_t len)
+{
+	return vmsg_iov_to_buf(vmsg_chain_out(chain), chain->n_out, off, buf,
+			       len);
+}
+
 size_t vmsg_chain_to_iov(const struct vmsg_chain *chain, uint64_t off,
 			 const void *buf, size_t len)
 {
-	const struct iovec *iov = vmsg_chain_in(chain);
-	size_t done = 0, n;
-	unsigned int i;
-
-	for (i = 0; i < chain->n_in && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off,
-		       (const uint8_t *)buf + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return vmsg_iov_from_buf(vmsg_chain_in(chain), chain->n_in, off, buf,
+				 len);
 }

@@ -107,6 +107,12 @@ bool vmsg_vq_should_notify(struct vmsg_vq *vq);
  */
 void vmsg_vq_set_notify(struct vmsg_vq *vq, bool enable);
 
+/* Copy out of / into any iovec array, starting at byte off. Bytes copied. */
+size_t vmsg_iov_to_buf(const struct iovec *iov, unsigned int cnt,
+		       uint64_t off, void *buf, size_t len);
+size_t vmsg_iov_from_buf(const struct iovec *iov, unsigned int cnt,
+			 uint64_t off, const void *buf, size_t len);
+
 /* Copy from the readable part of a chain, starting at byte off. Bytes copied. */
 size_t vmsg_chain_from_iov(const struct vmsg_chain *chain, uint64_t off,
 			   void *buf, size_t len);
