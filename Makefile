@@ -33,7 +33,7 @@ TOOLS		:= $(patsubst tests/system/tools/%.c,$(O)/tools/%,\
 		   $(wildcard tests/system/tools/*.c))
 
 .PHONY: all clean check deps unit unit-asan fuzzers modules modules-clean \
-	system demo bench-loopback install extmods
+	system demo bench-loopback install extmods demo-xen bench-xen
 
 all: $(O)/vmsgd $(O)/vmsgctl $(addprefix $(O)/tests/,$(UNIT_TESTS)) $(TOOLS)
 
@@ -117,6 +117,14 @@ demo:
 	tests/install-deps.sh
 	tests/system/demo.sh $(O)
 
+demo-xen:
+	tests/install-deps.sh
+	tests/system/xen/demo-xen.sh $(O)
+
+bench-xen:
+	tests/install-deps.sh
+	tests/system/xen/bench-xen.sh $(O)
+
 bench-loopback:
 	tests/install-deps.sh
 	$(MAKE) all modules extmods
@@ -131,7 +139,8 @@ KDIR		?= $(shell tests/system/kernel-version.sh --headers)
 # O= is ours (the build directory); kbuild would take it as its own.
 KMAKE		= $(MAKE) -C $(KDIR) O= \
 		  KBUILD_EXTRA_SYMBOLS=$(CURDIR)/frontend-kmod/Module.symvers
-KMODS		:= bus-loopback/kernel $(wildcard bus-xen/kernel)
+KMODS		:= bus-loopback/kernel $(wildcard bus-xen/kernel) \
+		   $(wildcard tests/system/xen/hostile)
 modules:
 	$(MAKE) -C $(KDIR) O= M=$(CURDIR)/frontend-kmod modules
 	for m in $(KMODS); do $(KMAKE) M=$(CURDIR)/$$m modules || exit 1; done

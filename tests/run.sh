@@ -134,7 +134,8 @@ run_kernel() {
 		return
 	}
 	cp=$(checkpatch_path) || fail "checkpatch.pl not found (linux-source-6.1)"
-	for m in frontend-kmod bus-loopback/kernel bus-xen/kernel; do
+	for m in frontend-kmod bus-loopback/kernel bus-xen/kernel \
+		tests/system/xen/hostile; do
 		[ -d "$m" ] || continue
 		log=$O/kbuild-$(echo "$m" | tr / -).log
 		extra=
@@ -182,7 +183,7 @@ run_system() {
 }
 
 # Xen 4.17 + dom0 + domUs under QEMU (tests/system/xen, docs/xen-testing.md)
-XEN_TESTS=(smoke)
+XEN_TESTS=(selftest io hostile)
 
 run_xen() {
 	local out p f

@@ -122,3 +122,105 @@ xs_perms() {
 	xenstore-ls -p "$parent" |
 		sed -n "s/^$leaf = .*(\\(.*\\))\$/\\1/p" | head -n 1
 }
+
+# --- vmsgd and what a dead guest must not leave behind -----------------------
+
+VMSGD_LOG=/tmp/vmsgd.log
+
+# vmsgd_start [ARG...]: vmsgd --bus xen in the background, logging to
+# $VMSGD_LOG (appended, so a restarted daemon's lines follow the old
+# ones); VMSGD is its pid. 0 once it printed a new ready line.
+vmsgd_start() {
+	local n
+
+	n=$(vmsgd_readies)
+	vmsgd --bus xen "$@" >>"$VMSGD_LOG" 2>&1 &
+	VMSGD=$!
+	wait_until 30 vmsgd_readies_above "$n"
+}
+
+vmsgd_readies() {
+	if [ -f "$VMSGD_LOG" ]; then
+		grep -c 'vmsgd: ready' "$VMSGD_LOG"
+	else
+		echo 0
+	fi
+}
+vmsgd_readies_above() { [ "$(vmsgd_readies)" -gt "$1" ]; }
+
+# vmsgd_stop: SIGTERM; 0 if vmsgd exited 0 with no sanitizer report
+vmsgd_stop() {
+	local rc
+
+	kill -TERM "$VMSGD" 2>/dev/null
+	wait "$VMSGD"
+	rc=$?
+	[ "$rc" = 0 ] || say "vmsgd exited with status $rc"
+	[ "$rc" = 0 ] && ! grep -q 'Sanitizer\|runtime error' "$VMSGD_LOG"
+}
+
+# The bus directories of guest DOMID (backend: the whole per-guest one)
+vmsg_be_dir() { echo "/local/domain/0/backend/vmsg/$1"; }
+vmsg_fe_dir() { echo "/local/domain/$1/device/vmsg/0"; }
+
+# vmsg_states DOMID: "backend B, frontend F" for messages
+vmsg_states() {
+	echo "backend $(xenstore-read "$(vmsg_be_dir "$1")/0/state" 2>&1)," \
+	     "frontend $(xenstore-read "$(vmsg_fe_dir "$1")/state" 2>&1)"
+}
+
+# vmsg_connected DOMID: both ends of the guest's bus are Connected (4)
+vmsg_connected() {
+	[ "$(xenstore-read "$(vmsg_be_dir "$1")/0/state")" = 4 ] &&
+	[ "$(xenstore-read "$(vmsg_fe_dir "$1")/state")" = 4 ]
+}
+
+# vmsg_nodes_gone DOMID: neither bus directory of the guest is left
+vmsg_nodes_gone() {
+	! xenstore-exists "$(vmsg_be_dir "$1")" &&
+	! xenstore-exists "$(vmsg_fe_dir "$1")"
+}
+
+# domain_vanished DOMID: the domain is gone from xl list for good. A domain
+# whose memory dom0 still maps (a grant not unmapped) cannot be freed and
+# lingers as a "(null)" zombie.
+domain_vanished() {
+	! xl list | awk -v d="$1" 'NR > 1 && ($2 == d || $1 == "(null)")' |
+		grep -q .
+}
+
+# dom0_ports_to DOMID: how many of dom0's event channels are still bound
+# to, or reserved for, domain DOMID, from Xen's event channel dump ('e'
+# debug key). A port whose peer died stays reserved until dom0 closes it.
+# Clears Xen's console ring first, so the dump is all it holds (every
+# line also went to the serial console).
+dom0_ports_to() {
+	xl dmesg -c >/dev/null
+	xl debug-keys e
+	sleep 1
+	xl dmesg | awk -v d="$1" '
+		/Event channel information for domain/ { dom = $NF + 0 }
+		dom == 0 && $0 ~ (" d=" d "( |$)") { n++ }
+		END { print n + 0 }'
+}
+
+# domu_follow NAME: show domU NAME's progress, its "VMSG-STAGE:" lines, on
+# dom0's console as they come (so run-xen.sh prints them live, prefixed
+# with NAME); domu_unfollow stops it
+domu_follow() {
+	local log
+
+	log=$(domu_log "$1")
+	wait_until 60 [ -f "$log" ] || return 1
+	rm -f "/tmp/follow-$1"
+	mkfifo "/tmp/follow-$1"
+	sed -n "s/.*VMSG-STAGE: /VMSG-STAGE: $1: /p" <"/tmp/follow-$1" &
+	tail -f "$log" >"/tmp/follow-$1" &
+	FOLLOW=$!
+}
+
+# domu_unfollow: the reader ends once its tail is gone
+domu_unfollow() {
+	[ -n "${FOLLOW:-}" ] && kill "$FOLLOW" 2>/dev/null
+	FOLLOW=
+}

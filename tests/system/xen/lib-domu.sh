@@ -21,3 +21,34 @@ load_vmsg_modules() {
 xen_dev_attr() { cat "/sys/bus/xen/devices/$1/$2" 2>/dev/null; }
 
 xen_dev_present() { [ -d "/sys/bus/xen/devices/$1" ]; }
+
+# virtio_dev TYPE: the name of a virtio device of TYPE (e.g. 0x0004 for
+# rng, as /sys/bus/virtio/devices/*/device shows it); 1 if there is none
+virtio_dev() {
+	local d
+
+	for d in /sys/bus/virtio/devices/*; do
+		if [ "$(cat "$d/device" 2>/dev/null)" = "$1" ]; then
+			echo "${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# disk_of_size BYTES: the first virtio disk of exactly BYTES bytes
+disk_of_size() {
+	local b
+
+	for b in /sys/block/vd*; do
+		[ -e "$b/size" ] || continue
+		if [ $(($(cat "$b/size") * 512)) = "$1" ]; then
+			echo "${b##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# backend_gone_count: how often this guest saw its backend die
+backend_gone_count() { dmesg | grep -c 'backend gone'; }

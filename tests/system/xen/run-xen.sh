@@ -22,7 +22,8 @@
 # (no BUG/WARNING/Oops/Call Trace... in dom0's or a domU's kernel log) and
 # xen-TEST/xen-clean (no BUG/Assertion/FATAL/Panic from Xen); progress
 # and, on failure, both consoles go to stderr. Exits 1 if anything
-# failed. TIMEOUT_SCALE multiplies the bounds. Logs stay in
+# failed. TIMEOUT_SCALE multiplies the bounds; DOM0_ARGS adds to dom0's
+# kernel command line. Logs stay in
 # BUILD_DIR/system/xen/TEST/ (console.log holds everything).
 set -u
 
@@ -41,8 +42,10 @@ XEN_BAD='\bBUG\b|Assertion|FATAL|Panic|PANIC|Xen call trace'
 # XEN_ARGS adds to it (e.g. for a run by hand)
 XEN_CMDLINE="dom0_mem=1024M,max:1024M console=com1 com1=115200,8n1 noreboot"
 XEN_CMDLINE+=" loglvl=all guest_loglvl=all ${XEN_ARGS:-}"
-# dom0's kernel; vmsg.timeout= (seconds) bounds its test script
-DOM0_CMDLINE="console=hvc0 quiet panic=-1"
+# dom0's kernel; vmsg.timeout= (seconds) bounds its test script.
+# DOM0_ARGS adds to it, for a caller to hand a test script settings
+# (read there with cmdline_arg), e.g. bench-xen.sh's vmsg.bench_runtime=
+DOM0_CMDLINE="console=hvc0 quiet panic=-1 ${DOM0_ARGS:-}"
 
 log() { echo "$*" >&2; }
 
@@ -174,13 +177,17 @@ outside_frames() {
 }
 
 # judge_asserts NAME CONSOLE SCRIPT...: one line per declared assertion,
-# and one per failure nobody declared; the number of failures
+# and one per failure nobody declared; the number of failures. A kernel
+# message may land right after a marker, before its newline ("VMSG-PASS:
+# x[   5.95] virtio_blk ..."): a timestamp also ends a result's name.
 judge_asserts() {
 	local name=$1 clog=$2 a line fails=0
 
 	shift 2
 	for a in $(declared "$@"); do
-		line=$(grep -a -m1 -E "VMSG-(PASS|FAIL): $a(:|\$)" <<<"$clog")
+		line=$(grep -a -m1 -E \
+			"VMSG-(PASS|FAIL): $a(:|\$|\[ *[0-9]+\.[0-9]+\])" \
+			<<<"$clog")
 		case $line in
 		*VMSG-PASS:*)	echo "PASS: $name/$a" ;;
 		*VMSG-FAIL:*)	echo "FAIL: $name/$a:${line#*VMSG-FAIL: "$a":}"
