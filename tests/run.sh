@@ -183,7 +183,7 @@ run_system() {
 }
 
 # Xen 4.17 + dom0 + domUs under QEMU (tests/system/xen, docs/xen-testing.md)
-XEN_TESTS=(selftest io hostile)
+XEN_TESTS=(selftest io hostile devices)
 
 run_xen() {
 	local out p f
