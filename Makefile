@@ -53,7 +53,8 @@ TESTLIB_OBJS	:= $(TESTLIB_SRCS:%.c=$(O)/obj/%.o)
 TESTLIB_ASAN_OBJS := $(TESTLIB_SRCS:%.c=$(O)/asan/%.o)
 
 # The Xen side: only the two programs link the Xen libraries.
-VMSGD_XEN_LIBS	:= $(shell pkg-config --libs xenstore xengnttab xenevtchn)
+VMSGD_XEN_LIBS	:= $(shell pkg-config --libs xenstore xengnttab xenevtchn \
+		   xentoollog)
 VMSGCTL_XEN_LIBS := $(shell pkg-config --libs xenstore xlutil)
 
 $(O)/vmsgd: $(O)/obj/backend/vmsgd.o $(O)/obj/bus-xen/xen.o $(LIB_OBJS)

@@ -41,6 +41,7 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 #include <xenstore.h>
+#include <xentoollog.h>
 
 #include <linux/virtio_msg.h>
 #include <linux/virtio_msg_xen.h>
@@ -126,6 +127,12 @@ struct vmsg_xen {
 	struct xs_handle *xs;
 	xenevtchn_handle *xce;
 	xengnttab_handle *xgt;
+	/*
+	 * The libraries' own logger, quiet below XTL_CRITICAL: a guest that
+	 * offers bogus grants makes libxengnttab log every failed mmap, and
+	 * logs a guest can trigger must be rate-limited, which ours are.
+	 */
+	xentoollog_logger_stdiostream *xtl;
 	int xs_fd, evt_fd, timer_fd, kick_fd;	/* in the loop, or -1 */
 	bool watching;
 	bool closing;				/* no new devices */
@@ -1260,13 +1267,14 @@ static int xen_open_handles(struct vmsg_xen *x, char *err, size_t errlen)
 			 strerror(errno));
 		return -errno;
 	}
-	x->xce = xenevtchn_open(NULL, 0);
+	x->xtl = xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+	x->xce = xenevtchn_open((xentoollog_logger *)x->xtl, 0);
 	if (!x->xce) {
 		snprintf(err, errlen, "xen: xenevtchn_open: %s (is the xen-evtchn module loaded?)",
 			 strerror(errno));
 		return -errno;
 	}
-	x->xgt = xengnttab_open(NULL, 0);
+	x->xgt = xengnttab_open((xentoollog_logger *)x->xtl, 0);
 	if (!x->xgt) {
 		snprintf(err, errlen, "xen: xengnttab_open: %s (is the xen-gntdev module loaded?)",
 			 strerror(errno));
@@ -1363,6 +1371,8 @@ static void xen_free(struct vmsg_xen *x)
 		xenevtchn_close(x->xce);
 	if (x->xs)
 		xs_close(x->xs);
+	if (x->xtl)
+		xtl_logger_destroy((xentoollog_logger *)x->xtl);
 	free(x);
 }
 

@@ -16,34 +16,8 @@ VMSGD_RUNS=0
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=0
 
-say() { echo "VMSG-INFO: $*"; }
-pass() { echo "VMSG-PASS: $1"; }
-fail() { echo "VMSG-FAIL: $1: $2"; }
-
-# check NAME WHY-IF-FAILED CMD...: pass if CMD succeeds
-check() {
-	local name=$1 why=$2
-
-	shift 2
-	if "$@"; then
-		pass "$name"
-	else
-		fail "$name" "$why"
-	fi
-}
-
-# wait_until SECONDS CMD...: poll CMD every 0.1 s; 0 once it succeeds
-wait_until() {
-	local n=$(($1 * 10))
-
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" 2>/dev/null && return 0
-		usleep 100000
-		n=$((n - 1))
-	done
-	return 1
-}
+# say, stage, pass, fail, check, wait_until, log_frame
+. /vmsg/common.sh
 
 # First line of a file, or empty
 cat1() { head -n 1 "$1" 2>/dev/null; }

@@ -119,7 +119,7 @@ stage_base() {
 	: >"$stage/etc/vmsg/modules.order"
 	: >"$stage/etc/vmsg/vmsg-modules"
 	echo "$KVER" >"$stage/etc/vmsg/kernel"
-	install -m 0644 "$XEN/lib-common.sh" "$stage/lib/vmsg/common.sh"
+	install -m 0644 "$XEN/../guest/common.sh" "$stage/lib/vmsg/common.sh"
 }
 
 # write_cpio STAGE OUT

@@ -1,10 +1,11 @@
 # shellcheck shell=dash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Console markers and bounded waits shared by dom0 and the domU of the Xen
-# system tests (sourced by busybox sh as /lib/vmsg/common.sh; the dom0 and
-# domU helpers source it). The host harness, run-xen.sh, reads these
-# markers from the console; nothing here decides whether a test passed.
+# Console markers and bounded waits shared by every guest of the system
+# tests: the loopback guests (guest/lib.sh sources it as /vmsg/common.sh)
+# and dom0 and the domUs of the Xen tests (as /lib/vmsg/common.sh). The host
+# harnesses (run.sh, xen/run-xen.sh) read these markers from the console;
+# nothing here decides whether a test passed.
 #
 #   VMSG-PASS: NAME / VMSG-FAIL: NAME: WHY   one line per assertion; the
 #                                            host expects every "#@ assert
@@ -32,14 +33,14 @@ check() {
 	fi
 }
 
-# wait_until SECONDS CMD...: poll CMD every 0.2 s; 0 once it succeeds
+# wait_until SECONDS CMD...: poll CMD every 0.1 s; 0 once it succeeds
 wait_until() {
-	local n=$(($1 * 5))
+	local n=$(($1 * 10))
 
 	shift
 	while [ "$n" -gt 0 ]; do
 		"$@" 2>/dev/null && return 0
-		usleep 200000
+		usleep 100000
 		n=$((n - 1))
 	done
 	return 1
