@@ -171,7 +171,10 @@ run_system() {
 		echo "  (SKIP_SYSTEM=1: not run; CI always runs them)"
 		return
 	fi
-	out=$(tests/system/run.sh "$O" 2>&1 | tee /dev/stderr)
+	# shown as it runs, and kept for counting (tee to a file: reopening
+	# /dev/stderr would truncate a log file it points to)
+	tests/system/run.sh "$O" 2>&1 | tee "$O/system-results.txt"
+	out=$(cat "$O/system-results.txt")
 	p=$(grep -c '^PASS: ' <<<"$out")
 	f=$(grep -c '^FAIL: ' <<<"$out")
 	passed=$((passed + p))
@@ -192,8 +195,9 @@ run_xen() {
 		echo "  (SKIP_SYSTEM=1: not run; CI always runs them)"
 		return
 	fi
-	out=$(tests/system/xen/run-xen.sh "$O" "${XEN_TESTS[@]}" 2>&1 |
-		tee /dev/stderr)
+	tests/system/xen/run-xen.sh "$O" "${XEN_TESTS[@]}" 2>&1 |
+		tee "$O/xen-results.txt"
+	out=$(cat "$O/xen-results.txt")
 	p=$(grep -c '^PASS: ' <<<"$out")
 	f=$(grep -c '^FAIL: ' <<<"$out")
 	passed=$((passed + p))
