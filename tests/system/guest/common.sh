@@ -75,3 +75,35 @@ load_modules() {
 	done
 	return "$rc"
 }
+
+# --- the DS1307 behind virtio-i2c (loopback and Xen i2c tests) -------------
+
+# The rtcM of the ds1307 client at 0x68 on i2c bus $BUS, once bound
+rtc_of_client() {
+	local r
+
+	for r in /sys/bus/i2c/devices/"$BUS"-0068/rtc/rtc*; do
+		[ -e "$r" ] || return 1
+		echo "${r##*/}"
+		return 0
+	done
+	return 1
+}
+
+# hwclock_epoch DEV: the RTC's time read by hwclock -r, as Unix seconds.
+# busybox prints "Sat Jun 15 12:34:56 2024  0.000000 seconds".
+hwclock_epoch() {
+	local out
+
+	out=$(hwclock -r -u -f "$1") || return 1
+	say "hwclock -r -u -f $1: $out" >&2
+	date -u -d "$(echo "$out" | awk '{
+		m = index("JanFebMarAprMayJunJulAugSepOctNovDec", $2)
+		printf "%s-%d-%s %s\n", $5, (m + 2) / 3, $3, $4 }')" +%s
+}
+
+# near A B SLACK: |A - B| <= SLACK
+near() {
+	[ -n "$1" ] && [ -n "$2" ] &&
+		[ $(($1 - $2)) -le "$3" ] && [ $(($2 - $1)) -le "$3" ]
+}

@@ -116,36 +116,6 @@ test_detect() {
 		eval "! i2cget -y $BUS 0x69 0x00 >/dev/null 2>&1"
 }
 
-# The rtcM of the ds1307 client, once the driver bound it
-rtc_of_client() {
-	local r
-
-	for r in /sys/bus/i2c/devices/"$BUS"-0068/rtc/rtc*; do
-		[ -e "$r" ] || return 1
-		basename "$r"
-		return 0
-	done
-	return 1
-}
-
-# hwclock_epoch DEV: the RTC's time read by hwclock -r, as Unix seconds.
-# busybox prints "Sat Jun 15 12:34:56 2024  0.000000 seconds".
-hwclock_epoch() {
-	local out
-
-	out=$(hwclock -r -u -f "$1") || return 1
-	say "hwclock -r -u -f $1: $out" >&2
-	date -u -d "$(echo "$out" | awk '{
-		m = index("JanFebMarAprMayJunJulAugSepOctNovDec", $2)
-		printf "%s-%d-%s %s\n", $5, (m + 2) / 3, $3, $4 }')" +%s
-}
-
-# near A B SLACK: |A - B| <= SLACK
-near() {
-	[ -n "$1" ] && [ -n "$2" ] &&
-		[ $(($1 - $2)) -le "$3" ] && [ $(($2 - $1)) -le "$3" ]
-}
-
 test_rtc() {
 	local rtc dev t now
 

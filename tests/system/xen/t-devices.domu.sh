@@ -246,34 +246,6 @@ expect() {
 	fi
 }
 
-rtc_of_client() {
-	local r
-
-	for r in /sys/bus/i2c/devices/"$BUS"-0068/rtc/rtc*; do
-		[ -e "$r" ] || return 1
-		echo "${r##*/}"
-		return 0
-	done
-	return 1
-}
-
-# the RTC's time by hwclock -r, as Unix seconds; busybox prints
-# "Sat Jun 15 12:34:56 2024  0.000000 seconds"
-hwclock_epoch() {
-	local out
-
-	out=$(hwclock -r -u -f "$1") || return 1
-	say "hwclock -r -u -f $1: $out" >&2
-	date -u -d "$(echo "$out" | awk '{
-		m = index("JanFebMarAprMayJunJulAugSepOctNovDec", $2)
-		printf "%s-%d-%s %s\n", $5, (m + 2) / 3, $3, $4 }')" +%s
-}
-
-near() {
-	[ -n "$1" ] && [ -n "$2" ] &&
-		[ $(($1 - $2)) -le "$3" ] && [ $(($2 - $1)) -le "$3" ]
-}
-
 test_rtc() {
 	local dev t now
 
