@@ -39,7 +39,7 @@ static void vmsgctl_usage(FILE *f)
 		"usage: vmsgctl [--control PATH] attach SPEC\n"
 		"       vmsgctl [--control PATH] detach DEVNUM\n"
 		"       vmsgctl [--control PATH] list\n"
-		"       vmsgctl [--control PATH] console [-p] [-w SEC] DEVNUM\n"
+		"       vmsgctl [--control PATH] console [-p] [-w SEC] [DOMAIN] DEVNUM\n"
 		"\n"
 		"  -c, --control PATH   vmsgd's control socket (default %s)\n"
 		"  -h, --help           show this help\n"
@@ -51,6 +51,7 @@ static void vmsgctl_usage(FILE *f)
 		"pty (raw mode; ^] quits); -p only prints that path. With input\n"
 		"that is not a terminal, it ends SEC seconds (-w, default 1; 0:\n"
 		"never) after the input ends and the console falls silent.\n"
+		"With vmsgd --bus xen, DOMAIN (a name or id) names the guest.\n"
 		"\n",
 		VMSG_CTL_DEFAULT_PATH);
 	vmsgctl_xen_usage(f);
@@ -427,13 +428,28 @@ static int vmsgctl_wait_arg(const char *s)
 }
 
 /*
+ * A DOMAIN name as the daemon takes it, a domain id looked up in xenstore
+ * (an id is passed on as it is). 0, or the exit status after an error.
+ */
+static int vmsgctl_con_domain(const char *name, char *out, size_t len)
+{
+	unsigned int domid;
+	int ret;
+
+	ret = vmsgctl_xen_domid(name, &domid);
+	if (!ret)
+		snprintf(out, len, "%u", domid);
+	return ret;
+}
+
+/*
  * vmsgctl console [-p] [-w SEC] [DOMAIN] DEVNUM: ask the daemon where the
  * console's host side is, then join the terminal to it (-p: just print
  * that path). argv[0] is "console".
  */
 static int vmsgctl_console(const char *ctl, int argc, char **argv)
 {
-	char line[VMSG_CTL_LINE_MAX + 2], path[VMSG_CTL_LINE_MAX];
+	char line[VMSG_CTL_LINE_MAX + 2], path[VMSG_CTL_LINE_MAX], dom[12];
 	int wait_ms = VMSGCTL_WAIT_MS, c, fd, ret;
 	char *req[3] = { argv[0] };
 	bool print = false;
@@ -452,6 +468,14 @@ static int vmsgctl_console(const char *ctl, int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		return vmsgctl_bad_usage(VMSGCTL_CON_USAGE);
 	memcpy(req + 1, argv + optind, (size_t)(argc - optind) * sizeof(*req));
+	/* the daemon knows guests by id: a DOMAIN name is looked up here */
+	if (argc - optind == 2 &&
+	    argv[optind][strspn(argv[optind], "0123456789")] != '\0') {
+		ret = vmsgctl_con_domain(argv[optind], dom, sizeof(dom));
+		if (ret)
+			return ret;
+		req[1] = dom;
+	}
 	if (vmsgctl_build(line, sizeof(line), 1 + argc - optind, req))
 		return vmsgctl_bad_usage("request too long");
 	fd = vmsgctl_connect(ctl);

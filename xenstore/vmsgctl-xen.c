@@ -245,6 +245,21 @@ static int ctl_resolve(struct ctl *c, const char *word)
 	return 0;
 }
 
+int vmsgctl_xen_domid(const char *word, unsigned int *domid)
+{
+	struct ctl c = { 0 };
+	int ret;
+
+	ret = ctl_open(&c);
+	if (ret)
+		return ret;
+	ret = ctl_resolve(&c, word);
+	if (!ret)
+		*domid = c.domid;
+	xs_close(c.xs);
+	return ret;
+}
+
 /*
  * The paths of the guest's bus. If F exists, its backend-id says which
  * domain serves it (a -b naming another one is an error). Returns 1 if

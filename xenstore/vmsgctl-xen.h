@@ -31,6 +31,12 @@ bool vmsgctl_xen_wants(int argc, char **argv);
  */
 int vmsgctl_xen(int argc, char **argv);
 
+/*
+ * DOMAIN (a domain name or id) to the id xenstore knows it by. Returns 0,
+ * or the exit status 1 after saying on stderr why not.
+ */
+int vmsgctl_xen_domid(const char *word, unsigned int *domid);
+
 /* The Xen verbs' part of `vmsgctl --help`. */
 void vmsgctl_xen_usage(FILE *f);
 

@@ -96,14 +96,14 @@ test_ping() {
 
 devnum_of() { sed -n "s/^\\([0-9]*\\) $1.*/\\1/p" /tmp/list.log | head -n 1; }
 
-# vmsgctl console DOMID DEVNUM as the host side (it takes a domain id,
-# not a name): it must get the domU's line; the domU checks the reply
+# vmsgctl console DOMAIN DEVNUM as the host side: it must get the domU's
+# line; the domU checks the reply. DOMAIN is a name (-p) or an id.
 console_start() {
 	local path
 
 	CON=$(devnum_of console)
-	path=$(vmsgctl console -p "$DOMID" "$CON" 2>&1)
-	check console-path "vmsgctl console -p $DOMID '$CON' printed '$path'" \
+	path=$(vmsgctl console -p "$NAME" "$CON" 2>&1)
+	check console-path "vmsgctl console -p $NAME '$CON' printed '$path'" \
 		[ "$path" = "$SOCK" ]
 	mkfifo /tmp/con.in
 	vmsgctl console -w 0 "$DOMID" "$CON" </tmp/con.in >/tmp/con.out \
