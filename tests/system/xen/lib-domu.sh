@@ -52,3 +52,29 @@ disk_of_size() {
 
 # backend_gone_count: how often this guest saw its backend die
 backend_gone_count() { dmesg | grep -c 'backend gone'; }
+
+# nic_of_mac MAC: the network interface with MAC; 1 if there is none
+nic_of_mac() {
+	local d
+
+	for d in /sys/class/net/*; do
+		if [ "$(cat "$d/address" 2>/dev/null)" = "$1" ]; then
+			echo "${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# ping_peer ADDR: one ping at a time, up to 20, until ADDR answers (dom0
+# sets its end up after the domU starts; wait_until would poll a 2 s ping
+# 300 times)
+ping_peer() {
+	local n=20
+
+	while [ "$n" -gt 0 ]; do
+		ping -c 1 -W 2 "$1" >/dev/null && return 0
+		n=$((n - 1))
+	done
+	return 1
+}

@@ -41,30 +41,7 @@ cat1() { cat "$1" 2>/dev/null; }
 
 # --- net -------------------------------------------------------------------
 
-nic_of_mac() {
-	local d
-
-	for d in /sys/class/net/*; do
-		if [ "$(cat1 "$d/address")" = "$MAC" ]; then
-			echo "${d##*/}"
-			return 0
-		fi
-	done
-	return 1
-}
-
 carrier_is() { [ "$(cat1 "/sys/class/net/$IF/carrier")" = "$1" ]; }
-
-# one ping at a time, up to 20 (wait_until would poll a 2 s ping 300 times)
-ping_dom0() {
-	local n=20
-
-	while [ "$n" -gt 0 ]; do
-		ping -c 1 -W 2 "$HOST_IP" >/dev/null && return 0
-		n=$((n - 1))
-	done
-	return 1
-}
 
 # iperf3_run NAME ARGS...: 3 s against dom0's server; pass NAME if the
 # receiver saw data
@@ -87,20 +64,19 @@ iperf3_run() {
 }
 
 test_net() {
-	if ! wait_until 60 nic_of_mac >/dev/null; then
+	if ! wait_until 60 nic_of_mac "$MAC" >/dev/null; then
 		fail net-binds "no interface with address $MAC in\
  $(ls /sys/class/net | tr '\n' ' ')"
 		return
 	fi
-	IF=$(nic_of_mac)
+	IF=$(nic_of_mac "$MAC")
 	pass net-binds
 	say "virtio-net is $IF"
 	ip addr add "$GUEST_IP/24" dev "$IF" && ip link set "$IF" up
 	check link-up "carrier of $IF is '$(cat1 /sys/class/net/"$IF"/carrier)'" \
 		wait_until 30 carrier_is 1
 	# dom0 configures its tap once the bus is up: allow it a while
-	check ping-to-dom0 "no reply from $HOST_IP" \
-		ping_dom0
+	check ping-to-dom0 "no reply from $HOST_IP" ping_peer "$HOST_IP"
 	echo "VMSG-DOMU: net up"
 	iperf3_run iperf3-domu-sends
 	iperf3_run iperf3-domu-receives -R
