@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # `make bench-loopback`: fio on vmsg-blk versus the kernel's loop device,
-# in one guest, on one image file in guest tmpfs (guest/bench.sh), and the
-# results written to docs/benchmarks.md. The numbers are recorded, never
-# asserted: under TCG they say little in absolute terms, the vmsg/loop
-# ratio is the point.
+# in one guest, on one image file in guest tmpfs, then iperf3 over
+# vmsg-net versus a veth pair between the same two network namespaces
+# (guest/bench.sh), and the results written to docs/benchmarks.md. The
+# numbers are recorded, never asserted: under TCG they say little in
+# absolute terms, the ratio to the kernel's own path is the point.
 #
 #   tests/system/bench-loopback.sh [BUILD_DIR]
 #
-# BENCH_RUNTIME (default 10) is the seconds per fio job; 8 jobs run.
+# BENCH_RUNTIME (default 10) is the seconds per fio job; 8 jobs run, then
+# 4 iperf3 runs of 6 s.
 set -u
 
 SYS=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +25,7 @@ sys_setup "$BUILD_ARG" bench || exit 1
 sys_fresh_share bench
 mkdir -p "$SHARE/bench"
 echo "$RUNTIME" >"$SHARE/bench/runtime"
-sys_boot bench bench $(((8 * (RUNTIME + 4) + 180) * ${TIMEOUT_SCALE:-1})) 1
+sys_boot bench bench $(((8 * (RUNTIME + 4) + 4 * 15 + 180) * ${TIMEOUT_SCALE:-1})) 1
 rc=$?
 bad=$(sys_kernel_problems "$SYSOUT/bench.log" "$SHARE/dmesg-bench.txt")
 if [ "$rc" -ne 0 ] || [ -n "$bad" ] ||

@@ -54,6 +54,35 @@ log_frame() {
 	echo "VMSG-LOG-END: $1"
 }
 
+# dir_with GLOB ATTR VALUE: the name of the first directory of GLOB whose
+# file ATTR holds VALUE; 1 if there is none
+dir_with() {
+	local d
+
+	for d in $1; do
+		if [ "$(cat "$d/$2" 2>/dev/null)" = "$3" ]; then
+			echo "${d##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# nic_of_mac MAC: the network interface with MAC; 1 if there is none
+nic_of_mac() { dir_with '/sys/class/net/*' address "$1"; }
+
+# ping_peer ADDR: one ping at a time, up to 20, until ADDR answers (the
+# other end may come up late; wait_until would poll a 2 s ping 300 times)
+ping_peer() {
+	local n=20
+
+	while [ "$n" -gt 0 ]; do
+		ping -c 1 -W 2 "$1" >/dev/null && return 0
+		n=$((n - 1))
+	done
+	return 1
+}
+
 # The value of NAME=VALUE on the kernel command line, or $2
 cmdline_arg() {
 	local a

@@ -116,3 +116,17 @@ run_bounded() {
 devnum_of() {
 	vmsgctl list | awk -v t="$1" '$2 == t { print $1 }' | tail -n 1
 }
+
+# --- the network namespace "peer", the other end of the net tests ---------
+
+# iproute2's, by path: busybox sh would run its own applet, which has no netns
+IP=/usr/sbin/ip
+
+in_peer() { nsenter --net=/run/netns/peer "$@"; }
+
+# an iperf3 server listens in peer on port 5201 (0x1451 in /proc/net/tcp,
+# or tcp6 for a server bound to no address)
+peer_iperf3_listening() {
+	in_peer cat /proc/net/tcp /proc/net/tcp6 |
+		grep -qE ':1451 0+:0000 0A'
+}

@@ -30,30 +30,13 @@ GUEST_IP=10.99.0.1
 PEER_IP=10.99.0.2
 IF=
 NET_DEV=
-# iproute2's, by path: busybox sh would run its own applet, which has no netns
-IP=/usr/sbin/ip
-
-in_peer() { nsenter --net=/run/netns/peer "$@"; }
-
-# The interface whose address is $MAC
-nic_of_mac() {
-	local d
-
-	for d in /sys/class/net/*; do
-		if [ "$(cat1 "$d/address")" = "$MAC" ]; then
-			basename "$d"
-			return 0
-		fi
-	done
-	return 1
-}
 
 carrier() { cat1 "/sys/class/net/$IF/carrier"; }
 carrier_is() { [ "$(carrier)" = "$1" ]; }
 
 test_bind() {
-	if wait_until 15 nic_of_mac >/dev/null; then
-		IF=$(nic_of_mac)
+	if wait_until 15 nic_of_mac "$MAC" >/dev/null; then
+		IF=$(nic_of_mac "$MAC")
 		say "virtio-net is $IF ($(cat1 /sys/class/net/"$IF"/device/features 2>/dev/null))"
 		pass net-binds
 	else
@@ -81,8 +64,7 @@ iperf3_run() {
 	shift
 	in_peer iperf3 -s -1 -B "$PEER_IP" >/tmp/iperf3-s.log 2>&1 &
 	server=$!
-	# listening on 5201 (0x1451), as /proc/net/tcp shows it in peer
-	wait_until 15 in_peer grep -q ':1451 00000000:0000 0A' /proc/net/tcp
+	wait_until 15 peer_iperf3_listening
 	if run_bounded 60 iperf3 -c "$PEER_IP" -t 5 "$@" >/tmp/iperf3.log 2>&1; then
 		rate=$(grep receiver /tmp/iperf3.log | tail -n 1 |
 			awk '{ print $7, $8 }')

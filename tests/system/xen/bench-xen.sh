@@ -3,7 +3,9 @@
 #
 # `make bench-xen`: fio in a PV domU on vmsg-blk (virtio_blk over the vmsg
 # Xen bus, vmsgd in dom0) versus Xen's standard PV disk (xen-blkfront,
-# xen-blkback), in the same boot and on the same backing file in dom0
+# xen-blkback), in the same boot and on the same backing file in dom0, and
+# iperf3 both ways over vmsg-net (virtio_net, a tap in dom0) versus Xen's
+# PV network (xen-netfront, xen-netback) in the same boot
 # (t-bench.dom0.sh, t-bench.domu.sh), run under the Xen harness
 # (run-xen.sh), and the results written to docs/benchmarks-xen.md by
 # bench-report-xen.py. The numbers are recorded, never asserted: under TCG
@@ -12,7 +14,8 @@
 #
 #   tests/system/xen/bench-xen.sh [BUILD_DIR]
 #
-# BENCH_RUNTIME (default 10) is the seconds per fio job; 8 jobs run.
+# BENCH_RUNTIME (default 10) is the seconds per fio job; 8 jobs run, then
+# 4 iperf3 runs of 5 s.
 # NO_BUILD=1 skips building vmsgd, vmsgctl and the modules.
 set -u
 
@@ -22,6 +25,7 @@ BUILD_ARG=${1:-build}
 RUNTIME=${BENCH_RUNTIME:-10}
 DOC=$TOP/docs/benchmarks-xen.md
 JOBS="randread-qd1 randread-qd32 seqread-1m seqwrite-1m"
+IPERFS="vmsg-send vmsg-recv vif-send vif-recv"
 
 die() { echo "bench-xen: $*" >&2; exit 1; }
 
@@ -35,22 +39,27 @@ build() {
 		die "build failed, see $BUILD_ARG/bench-xen-build.log"
 }
 
+# frame CONSOLE NAME OUT: the domU's "NAME" log frame into OUT
+frame() {
+	tr -d '\r' <"$1" | sed -n "/LOG-BEGIN: $2\$/,/LOG-END: $2\$/p" |
+		sed '1d;$d' >"$3"
+	[ -s "$3" ] || die "no result $2 in $1"
+}
+
 # extract CONSOLE DIR: each "fio-DEV-JOB" frame of the domU's console
-# into DIR/DEV-JOB.json
+# into DIR/DEV-JOB.json, each "iperf-PATH-DIR" into DIR/iperf-PATH-DIR.json
 extract() {
-	local clog=$1 dir=$2 d j f
+	local clog=$1 dir=$2 d j
 
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	for j in $JOBS; do
 		for d in vda xvda; do
-			f=fio-$d-$j
-			tr -d '\r' <"$clog" |
-				sed -n "/LOG-BEGIN: $f\$/,/LOG-END: $f\$/p" |
-				sed '1d;$d' >"$dir/$d-$j.json"
-			[ -s "$dir/$d-$j.json" ] ||
-				die "no result of $j on $d in $clog"
+			frame "$clog" "fio-$d-$j" "$dir/$d-$j.json"
 		done
+	done
+	for j in $IPERFS; do
+		frame "$clog" "iperf-$j" "$dir/iperf-$j.json"
 	done
 }
 
@@ -59,11 +68,12 @@ mkdir -p "$BUILD_ARG"
 build
 BUILD=$(cd "$BUILD_ARG" && pwd)
 OUT=$BUILD/system/xen/bench
+mkdir -p "$BUILD/system/xen"
 # the harness's bound is 600 s; longer jobs need a larger one
-need=$((8 * (RUNTIME + 15) + 360))
+need=$((8 * (RUNTIME + 15) + 4 * 20 + 360))
 scale=$(((need + 599) / 600))
 echo "== Booting Xen with dom0 and one PV domU in QEMU (TCG);" \
-     "8 fio jobs of ${RUNTIME}s each"
+     "8 fio jobs of ${RUNTIME}s each, 4 iperf3 runs of 5s"
 DOM0_ARGS="vmsg.bench_runtime=$RUNTIME" \
 	TIMEOUT_SCALE=$((scale * ${TIMEOUT_SCALE:-1})) \
 	"$XEN/run-xen.sh" "$BUILD" bench >"$BUILD/system/xen/bench.results"

@@ -24,17 +24,7 @@ xen_dev_present() { [ -d "/sys/bus/xen/devices/$1" ]; }
 
 # virtio_dev TYPE: the name of a virtio device of TYPE (e.g. 0x0004 for
 # rng, as /sys/bus/virtio/devices/*/device shows it); 1 if there is none
-virtio_dev() {
-	local d
-
-	for d in /sys/bus/virtio/devices/*; do
-		if [ "$(cat "$d/device" 2>/dev/null)" = "$1" ]; then
-			echo "${d##*/}"
-			return 0
-		fi
-	done
-	return 1
-}
+virtio_dev() { dir_with '/sys/bus/virtio/devices/*' device "$1"; }
 
 # disk_of_size BYTES: the first virtio disk of exactly BYTES bytes
 disk_of_size() {
@@ -52,29 +42,3 @@ disk_of_size() {
 
 # backend_gone_count: how often this guest saw its backend die
 backend_gone_count() { dmesg | grep -c 'backend gone'; }
-
-# nic_of_mac MAC: the network interface with MAC; 1 if there is none
-nic_of_mac() {
-	local d
-
-	for d in /sys/class/net/*; do
-		if [ "$(cat "$d/address" 2>/dev/null)" = "$1" ]; then
-			echo "${d##*/}"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# ping_peer ADDR: one ping at a time, up to 20, until ADDR answers (dom0
-# sets its end up after the domU starts; wait_until would poll a 2 s ping
-# 300 times)
-ping_peer() {
-	local n=20
-
-	while [ "$n" -gt 0 ]; do
-		ping -c 1 -W 2 "$1" >/dev/null && return 0
-		n=$((n - 1))
-	done
-	return 1
-}

@@ -6,7 +6,11 @@
 # dom0) and /dev/xvda (Xen's PV disk: xen-blkfront, xen-blkback in dom0),
 # one device at a time, both backed by the same file in dom0. Each result
 # is printed between "VMSG-LOG-BEGIN: fio-DEV-JOB" and "VMSG-LOG-END:
-# fio-DEV-JOB" lines. Nothing is asserted but that the run completes.
+# fio-DEV-JOB" lines. Then iperf3 TCP, domU to dom0 and back, 5 s after
+# 1 s of warm-up, over the vmsg net device (virtio_net, tap in dom0) and
+# over Xen's PV network (xen-netfront, xen-netback's vif in dom0), each
+# run's JSON between "VMSG-LOG-BEGIN: iperf-PATH-DIR" and its END line.
+# Nothing is asserted but that the run completes.
 . /lib/vmsg/domu.sh
 
 #@ assert bench-devices
@@ -38,14 +42,52 @@ load_bench_modules() {
 	done
 }
 
+# the two NICs: MAC, our address, dom0's (t-bench.dom0.sh)
+VMSG_NET="52:54:00:76:6d:01 10.99.0.1 10.99.0.2"
+XEN_NET="00:16:3e:76:6d:02 10.98.0.1 10.98.0.2"
+
+# net_up MAC ADDR PEER: address the NIC with MAC and wait until PEER answers
+net_up() {
+	local nic
+
+	wait_until 60 nic_of_mac "$1" >/dev/null || return 1
+	nic=$(nic_of_mac "$1")
+	ip addr add "$2/24" dev "$nic" && ip link set "$nic" up &&
+		ping_peer "$3"
+}
+
+# run_iperf PATH MAC ADDR PEER: both directions over one NIC
+run_iperf() {
+	local path=$1 dir args
+
+	shift
+	if ! net_up "$@"; then
+		fail "iperf-$path" "no NIC $1 or no answer from $3"
+		return
+	fi
+	for dir in send recv; do
+		args=
+		[ $dir = recv ] && args=-R
+		stage "iperf3 $path $dir (5 s)"
+		if timeout 60 iperf3 -c "$3" -t 5 -O 1 -J $args \
+			>/tmp/iperf-$path-$dir.json 2>/dev/null; then
+			log_frame "iperf-$path-$dir" "/tmp/iperf-$path-$dir.json"
+		else
+			fail "iperf-$path-$dir" "iperf3 $dir over $path failed"
+		fi
+	done
+}
+
 size_is() { [ $(($(cat "/sys/block/$1/size") * 512)) = "$BYTES" ]; }
 devices_ok() { size_is vda && size_is xvda; }
 
-# fio's JSON goes to this console: no kernel line may land in the middle
-# of it (the kernel log is still copied whole at the end by /init)
-echo 1 >/proc/sys/kernel/printk
+stage "loading the vmsg modules; NICs: $(ls /sys/class/net | tr '\n' ' ')"
 if load_bench_modules && wait_until 120 devices_ok; then
 	pass bench-devices
+	# the JSON results go to this console: no kernel line may land in
+	# the middle of them (the kernel log is still copied whole at the
+	# end by /init)
+	echo 1 >/proc/sys/kernel/printk
 else
 	fail bench-devices "vda or xvda missing: $(ls /sys/block | tr '\n' ' ')"
 	echo "VMSG-DOMU: bench failed"
@@ -66,4 +108,8 @@ for j in randread-qd1 randread-qd32 seqread-1m seqwrite-1m; do
 		fi
 	done
 done
+# shellcheck disable=SC2086 # the words are MAC, address, peer
+run_iperf vmsg $VMSG_NET
+# shellcheck disable=SC2086
+run_iperf vif $XEN_NET
 echo "VMSG-DOMU: bench completed"
