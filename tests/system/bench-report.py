@@ -47,16 +47,6 @@ def metric(j, name):
     return j["write"]["bw"] / 1024.0
 
 
-def rows(result_dir):
-    out = []
-    for job, what, name, unit, higher in JOBS:
-        vmsg = metric(load(result_dir, "vda", job), name)
-        loop = metric(load(result_dir, "loop0", job), name)
-        ratio = vmsg / loop if loop else float("nan")
-        out.append((what, unit, vmsg, loop, ratio, higher))
-    return out
-
-
 def fmt(v):
     return f"{v:,.0f}" if v >= 100 else f"{v:,.1f}"
 
@@ -83,13 +73,17 @@ def net_table(result_dir, ref, ref_title, ratio_title, directions):
     return "\n".join(lines)
 
 
-def table(result_rows):
-    lines = ["| test | unit | vmsg-blk | loop | vmsg/loop |",
+def blk_table(result_dir, ref, ref_title, ratio_title):
+    """fio on vmsg-blk (vda) versus the device ref, one row per metric."""
+    lines = [f"| test | unit | vmsg-blk | {ref_title} | {ratio_title} |",
              "|---|---|---:|---:|---:|"]
-    for what, unit, vmsg, loop, ratio, higher in result_rows:
+    for job, what, name, unit, higher in JOBS:
+        vmsg = metric(load(result_dir, "vda", job), name)
+        other = metric(load(result_dir, ref, job), name)
+        ratio = vmsg / other if other else float("nan")
         better = "higher is better" if higher else "lower is better"
         lines.append(f"| {what} ({better}) | {unit} | {fmt(vmsg)} | "
-                     f"{fmt(loop)} | {ratio:.2f} |")
+                     f"{fmt(other)} | {ratio:.2f} |")
     return "\n".join(lines)
 
 
@@ -195,19 +189,23 @@ NET_DIRECTIONS = [("send", "TCP, guest → peer namespace"),
                   ("recv", "TCP, peer namespace → guest")]
 
 
-def main():
-    result_dir, doc, kernel, runtime, qemu = sys.argv[1:6]
-    cpu_model = "unknown"
+def cpu_model():
+    """The host CPU's model name, for the record."""
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def main():
+    result_dir, doc, kernel, runtime, qemu = sys.argv[1:6]
     text = DOC.format(
         date=datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"),
         kernel=kernel, qemu=qemu, runtime=runtime, cpus=os.cpu_count(),
-        cpu_model=cpu_model, table=table(rows(result_dir)),
+        cpu_model=cpu_model(),
+        table=blk_table(result_dir, "loop0", "loop", "vmsg/loop"),
         iperf=iperf_version(),
         net_table=net_table(result_dir, "veth", "veth", "vmsg/veth",
                             NET_DIRECTIONS))

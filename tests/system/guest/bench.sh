@@ -22,16 +22,6 @@ VETH_NET="10.98.0.1 10.98.0.2"
 
 die() { echo "VMSG-FAIL: bench: $*"; show_vmsgd_log; exit 1; }
 
-# job NAME: fio arguments of one job
-job() {
-	case $1 in
-	randread-qd1)	echo "--rw=randread --bs=4k --iodepth=1" ;;
-	randread-qd32)	echo "--rw=randread --bs=4k --iodepth=32" ;;
-	seqread-1m)	echo "--rw=read --bs=1M --iodepth=4" ;;
-	seqwrite-1m)	echo "--rw=write --bs=1M --iodepth=4" ;;
-	esac
-}
-
 say "filling the 256 MiB image in tmpfs"
 head -c $((256 << 20)) /dev/urandom >$IMG || die "no image"
 load_vmsg_modules || die "insmod"
@@ -40,15 +30,10 @@ vmsgd_start --quiet --device blk,path=$IMG,serial=bench \
 wait_until 10 test -b /dev/vda || die "no /dev/vda"
 losetup /dev/loop0 $IMG || die "losetup"
 
-for j in randread-qd1 randread-qd32 seqread-1m seqwrite-1m; do
+for j in $BENCH_JOBS; do
 	for d in vda loop0; do
 		say "fio $j on /dev/$d (${RUNTIME}s)"
-		# shellcheck disable=SC2046 # job's words are fio arguments
-		fio --name="$j" --filename=/dev/$d --direct=1 \
-			--ioengine=libaio --size=256M --time_based \
-			--runtime="$RUNTIME" --ramp_time=2 $(job $j) \
-			--output-format=json \
-			--output="/host/bench/$d-$j.json" >/dev/null 2>&1 ||
+		bench_fio "$j" $d "$RUNTIME" "/host/bench/$d-$j.json" ||
 			echo "VMSG-FAIL: bench: fio $j on $d failed"
 	done
 done
@@ -77,15 +62,12 @@ setup_net() {
 
 # run_iperf PATH ADDR PEER_ADDR: both directions over one path
 run_iperf() {
-	local dir args
+	local dir
 
 	ping_peer "$3" || die "no answer from $3 over $1"
 	for dir in send recv; do
-		args=
-		[ $dir = recv ] && args=-R
 		say "iperf3 $1 $dir (5 s)"
-		run_bounded 60 iperf3 -c "$3" -t 5 -O 1 -J $args \
-			>"/host/bench/iperf-$1-$dir.json" 2>/dev/null ||
+		bench_iperf "$3" $dir "/host/bench/iperf-$1-$dir.json" ||
 			echo "VMSG-FAIL: bench: iperf3 $dir over $1 failed"
 	done
 }

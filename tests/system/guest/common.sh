@@ -83,6 +83,39 @@ ping_peer() {
 	return 1
 }
 
+# --- the benchmarks (guest/bench.sh, xen/t-bench.domu.sh) ------------------
+
+# the fio jobs, which bench-report.py knows by these names
+BENCH_JOBS="randread-qd1 randread-qd32 seqread-1m seqwrite-1m"
+
+# bench_fio JOB DEV RUNTIME OUT: one fio job on /dev/DEV for RUNTIME s after
+# 2 s of ramp, over 256 MiB, its JSON result in OUT
+bench_fio() {
+	local args
+
+	case $1 in
+	randread-qd1)	args="--rw=randread --bs=4k --iodepth=1" ;;
+	randread-qd32)	args="--rw=randread --bs=4k --iodepth=32" ;;
+	seqread-1m)	args="--rw=read --bs=1M --iodepth=4" ;;
+	seqwrite-1m)	args="--rw=write --bs=1M --iodepth=4" ;;
+	*)		return 1 ;;
+	esac
+	# shellcheck disable=SC2086 # args are words
+	fio --name="$1" --filename="/dev/$2" --direct=1 --ioengine=libaio \
+		--size=256M --time_based --runtime="$3" --ramp_time=2 $args \
+		--output-format=json --output="$4" >/dev/null 2>&1
+}
+
+# bench_iperf PEER DIR OUT: one TCP stream to (send) or from (recv) the
+# iperf3 server at PEER, 5 s after 1 s of warm-up, its JSON result in OUT
+bench_iperf() {
+	local args=
+
+	[ "$2" = recv ] && args=-R
+	# shellcheck disable=SC2086 # args is one word or none
+	timeout 60 iperf3 -c "$1" -t 5 -O 1 -J $args >"$3" 2>/dev/null
+}
+
 # The value of NAME=VALUE on the kernel command line, or $2
 cmdline_arg() {
 	local a

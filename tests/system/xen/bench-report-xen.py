@@ -35,28 +35,8 @@ def loopback_report():
 BR = loopback_report()
 
 
-def rows(result_dir):
-    out = []
-    for job, what, name, unit, higher in BR.JOBS:
-        vmsg = BR.metric(BR.load(result_dir, "vda", job), name)
-        pv = BR.metric(BR.load(result_dir, "xvda", job), name)
-        ratio = vmsg / pv if pv else float("nan")
-        out.append((what, unit, vmsg, pv, ratio, higher))
-    return out
-
-
 # iperf3 runs: file suffix, what is measured
 NET_DIRECTIONS = [("send", "TCP, domU → dom0"), ("recv", "TCP, dom0 → domU")]
-
-
-def table(result_rows):
-    lines = ["| test | unit | vmsg-blk | Xen PV disk | vmsg/PV |",
-             "|---|---|---:|---:|---:|"]
-    for what, unit, vmsg, pv, ratio, higher in result_rows:
-        better = "higher is better" if higher else "lower is better"
-        lines.append(f"| {what} ({better}) | {unit} | {BR.fmt(vmsg)} | "
-                     f"{BR.fmt(pv)} | {ratio:.2f} |")
-    return "\n".join(lines)
 
 
 DOC = """\
@@ -139,18 +119,13 @@ anything. Nothing here is asserted by `make check`.
 
 def main():
     result_dir, doc, kernel, runtime, qemu, xen = sys.argv[1:7]
-    cpu_model = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
     text = DOC.format(
         date=datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"),
         kernel=kernel, qemu=qemu, xen=xen or "Xen (version unknown)",
-        runtime=runtime, cpus=os.cpu_count(), cpu_model=cpu_model,
-        table=table(rows(result_dir)), net_table=BR.net_table(result_dir, "vif", "Xen PV network", "vmsg/PV",
+        runtime=runtime, cpus=os.cpu_count(), cpu_model=BR.cpu_model(),
+        table=BR.blk_table(result_dir, "xvda", "Xen PV disk", "vmsg/PV"),
+        net_table=BR.net_table(result_dir, "vif", "Xen PV network", "vmsg/PV",
                                NET_DIRECTIONS),
         iperf=BR.iperf_version())
     text = text.replace("{fio}", BR.fio_version())

@@ -20,16 +20,6 @@ BYTES=$((256 << 20))
 # room for QD32 of 4 KiB and QD4 of 1 MiB in flight, rings included
 REGION_PAGES=4096
 
-# job NAME: fio arguments of one job (tests/system/guest/bench.sh)
-job() {
-	case $1 in
-	randread-qd1)	echo "--rw=randread --bs=4k --iodepth=1" ;;
-	randread-qd32)	echo "--rw=randread --bs=4k --iodepth=32" ;;
-	seqread-1m)	echo "--rw=read --bs=1M --iodepth=4" ;;
-	seqwrite-1m)	echo "--rw=write --bs=1M --iodepth=4" ;;
-	esac
-}
-
 load_bench_modules() {
 	local m
 
@@ -58,7 +48,7 @@ net_up() {
 
 # run_iperf PATH MAC ADDR PEER: both directions over one NIC
 run_iperf() {
-	local path=$1 dir args
+	local path=$1 dir out
 
 	shift
 	if ! net_up "$@"; then
@@ -66,12 +56,10 @@ run_iperf() {
 		return
 	fi
 	for dir in send recv; do
-		args=
-		[ $dir = recv ] && args=-R
 		stage "iperf3 $path $dir (5 s)"
-		if timeout 60 iperf3 -c "$3" -t 5 -O 1 -J $args \
-			>/tmp/iperf-$path-$dir.json 2>/dev/null; then
-			log_frame "iperf-$path-$dir" "/tmp/iperf-$path-$dir.json"
+		out=/tmp/iperf-$path-$dir.json
+		if bench_iperf "$3" $dir $out; then
+			log_frame "iperf-$path-$dir" $out
 		else
 			fail "iperf-$path-$dir" "iperf3 $dir over $path failed"
 		fi
@@ -93,15 +81,10 @@ else
 	echo "VMSG-DOMU: bench failed"
 	exit 1
 fi
-for j in randread-qd1 randread-qd32 seqread-1m seqwrite-1m; do
+for j in $BENCH_JOBS; do
 	for d in vda xvda; do
 		stage "fio $j on /dev/$d (${RUNTIME}s)"
-		# shellcheck disable=SC2046 # job's words are fio arguments
-		if fio --name="$j" --filename=/dev/$d --direct=1 \
-			--ioengine=libaio --size=256M --time_based \
-			--runtime="$RUNTIME" --ramp_time=2 $(job $j) \
-			--output-format=json --output=/tmp/$d-$j.json \
-			>/dev/null 2>&1; then
+		if bench_fio "$j" $d "$RUNTIME" "/tmp/$d-$j.json"; then
 			log_frame "fio-$d-$j" "/tmp/$d-$j.json"
 		else
 			fail "fio-$d-$j" "fio $j on $d failed"
