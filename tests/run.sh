@@ -13,6 +13,8 @@
 #           checkpatch --strict clean
 #   system  tests/system/run.sh (QEMU), which prints PASS:/FAIL: lines
 #   xen     tests/system/xen/run-xen.sh (Xen inside QEMU), the same way
+#   demo    `make demo`'s run (tests/system/demo.sh), which must complete;
+#           the Xen demo runs among the xen tests (t-demo asserts its steps)
 #
 # SKIP_SYSTEM=1 leaves the QEMU tests out (for quick local runs; CI never
 # sets it). FUZZ_SECONDS (default 30) bounds each fuzzer.
@@ -186,7 +188,7 @@ run_system() {
 }
 
 # Xen 4.17 + dom0 + domUs under QEMU (tests/system/xen, docs/xen-testing.md)
-XEN_TESTS=(selftest io hostile devices)
+XEN_TESTS=(selftest io hostile devices demo)
 
 run_xen() {
 	local out p f
@@ -208,12 +210,28 @@ run_xen() {
 	fi
 }
 
+# The main job must keep working: the loopback demo, already built
+run_demo() {
+	section "demo (make demo, loopback)"
+	if [ "${SKIP_SYSTEM:-0}" = 1 ]; then
+		echo "  (SKIP_SYSTEM=1: not run; CI always runs it)"
+		return
+	fi
+	if NO_BUILD=1 tests/system/demo.sh "$O" >"$O/demo-results.txt" 2>&1; then
+		pass "make demo completed"
+	else
+		fail "make demo (see $O/demo-results.txt)"
+		tail -n 20 "$O/demo-results.txt" | sed 's/^/        /'
+	fi
+}
+
 run_wire
 run_unit
 run_fuzz
 run_dts
 run_kernel
 run_system
+run_demo
 run_xen
 
 echo

@@ -45,8 +45,11 @@ sys_setup() {
 	"$SYS/mkinitramfs.sh" "$BUILD" "$INITRD" >&2
 }
 
+# More QEMU arguments for the next boots (the demo adds a NIC)
+SYS_QEMU_ARGS=()
+
 # sys_boot NAME SCRIPT TIMEOUT [LIVE]: boot a guest running guest/SCRIPT.sh
-# with $SHARE as /host; console in $SYSOUT/NAME.log. Returns 0 if the guest
+# with $SHARE as /host, and SYS_QEMU_ARGS; console in $SYSOUT/NAME.log. Returns 0 if the guest
 # powered off by itself, 124 if it was killed at TIMEOUT seconds. With
 # LIVE=1 the guest's own output (VMSG-INFO/DEMO lines) is shown as it
 # comes, else a progress line every 15 s.
@@ -64,7 +67,7 @@ sys_boot() {
 		-append "console=ttyS0 panic=-1 quiet vmsg.run=$script" \
 		-fsdev "local,id=hostfs,path=$SHARE,security_model=none" \
 		-device virtio-9p-pci,fsdev=hostfs,mount_tag=host \
-		</dev/null >"$log" 2>&1 &
+		"${SYS_QEMU_ARGS[@]}" </dev/null >"$log" 2>&1 &
 	pid=$!
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1

@@ -140,6 +140,18 @@ load_modules() {
 
 # --- the DS1307 behind virtio-i2c (loopback and Xen i2c tests) -------------
 
+# The number N of the virtio i2c adapter (/dev/i2c-N); 1 if there is none
+virtio_i2c_bus() {
+	local d
+
+	for d in /sys/bus/i2c/devices/i2c-*; do
+		case $(cat "$d/name" 2>/dev/null) in
+		i2c_virtio*) echo "${d##*/i2c-}"; return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # The rtcM of the ds1307 client at 0x68 on i2c bus $BUS, once bound
 rtc_of_client() {
 	local r

@@ -117,6 +117,12 @@ devnum_of() {
 	vmsgctl list | awk -v t="$1" '$2 == t { print $1 }' | tail -n 1
 }
 
+# Can the tty DEV be opened? hvc makes all its nodes at once, before the
+# hvc behind one exists, and a failed `exec` redirection would end this
+# shell, so try in a subshell; and never on a missing node, which `<>`
+# would create as a plain file.
+can_open() { [ -c "$1" ] && (exec 9<>"$1") 2>/dev/null; }
+
 # --- the network namespace "peer", the other end of the net tests ---------
 
 # iproute2's, by path: busybox sh would run its own applet, which has no netns

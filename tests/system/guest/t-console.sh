@@ -84,12 +84,6 @@ pin_cpus() {
 	done
 }
 
-# Can the tty DEV be opened? hvc makes all its nodes at once, before the
-# hvc behind one exists, and a failed `exec` redirection would end this
-# shell, so try in a subshell; and never on a missing node, which `<>`
-# would create as a plain file.
-can_open() { [ -c "$1" ] && (exec 9<>"$1") 2>/dev/null; }
-
 # verdict NAME SRC OUT: pass if OUT holds exactly SRC
 verdict() {
 	if same "$2" "$3"; then

@@ -45,19 +45,6 @@ load_i2c_modules() {
 	lsmod | grep -q '^i2c_dev ' || { say "i2c_dev not loaded"; return 1; }
 }
 
-# The number N of the virtio i2c adapter (/dev/i2c-N); empty if none
-virtio_i2c_bus() {
-	local d
-
-	for d in /sys/bus/i2c/devices/i2c-*; do
-		[ -e "$d/name" ] || continue
-		case $(cat1 "$d/name") in
-		i2c_virtio*) echo "${d##*/i2c-}"; return 0 ;;
-		esac
-	done
-	return 1
-}
-
 adapter_ready() {
 	BUS=$(virtio_i2c_bus) && [ -c "/dev/i2c-$BUS" ]
 }

@@ -4,8 +4,9 @@
 # `make demo-xen`: builds vmsgd, vmsgctl and the kernel modules, then boots
 # Xen 4.17 with Debian's kernel as dom0 in QEMU (TCG, no KVM needed) and
 # shows the split-domain stack step by step: vmsgd --bus xen in dom0,
-# vmsgctl creating a PV domU whose rng and disk come over the vmsg Xen
-# bus, the domU using them, a disk hot-plugged and unplugged, and the bus
+# vmsgctl creating a PV domU whose rng, disk, NIC and I2C RTC come over
+# the vmsg Xen bus, the domU using them (ext4, a ping to dom0, hwclock), a
+# disk hot-plugged and unplugged, and the bus
 # cleaned up once the domU is gone (t-demo.dom0.sh, t-demo.domu.sh). It is
 # the Xen harness (run-xen.sh) running the "demo" test, so the steps are
 # also checked. Exits 0 once the demo completed with healthy kernels and
@@ -25,7 +26,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 	# modules apart, without the caller's MAKEFLAGS: an O= given to the
 	# top-level make would reach kbuild and mean something else there
 	if ! { make O="$BUILD_ARG" "$BUILD_ARG/vmsgd" "$BUILD_ARG/vmsgctl" &&
-	       MAKEFLAGS= make modules; } >"$BUILD_ARG/demo-xen-build.log" 2>&1
+	       MAKEFLAGS= make modules extmods; } >"$BUILD_ARG/demo-xen-build.log" 2>&1
 	then
 		echo "demo-xen: build failed, see $BUILD_ARG/demo-xen-build.log"
 		tail -n 20 "$BUILD_ARG/demo-xen-build.log"

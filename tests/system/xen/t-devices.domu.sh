@@ -196,17 +196,6 @@ load_i2c_modules() {
 		lsmod | grep -q '^i2c_dev '
 }
 
-virtio_i2c_bus() {
-	local d
-
-	for d in /sys/bus/i2c/devices/i2c-*; do
-		case $(cat1 "$d/name") in
-		i2c_virtio*) echo "${d##*/i2c-}"; return 0 ;;
-		esac
-	done
-	return 1
-}
-
 adapter_ready() { BUS=$(virtio_i2c_bus) && [ -c "/dev/i2c-$BUS" ]; }
 
 # expect NAME WANT CMD...: pass if CMD prints exactly WANT
