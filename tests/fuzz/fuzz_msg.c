@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for the whole device side of virtio-msg: bus header
- * validation, the transport core, the virtqueue engine and the rng and blk
- * models, reached exactly as a hostile driver side reaches them.
+ * validation, the transport core, the virtqueue engine and the rng, blk,
+ * i2c and console models, reached exactly as a hostile driver side reaches
+ * them.
  *
- * One test bus with a 64 KiB region holds one rng (dev_num 1) and one blk
- * device (dev_num 2) on an in-memory image (a memfd, opened through
- * /proc/self/fd). Each input starts from zeroed region memory and reset
+ * One test bus with a 64 KiB region holds an rng (dev_num 1), a blk device
+ * (2) on an in-memory image (a memfd, opened through /proc/self/fd), an i2c
+ * bus with the emulated RTC (3) and a console on a unix socket nobody
+ * connects to (4). Each input starts from zeroed region memory and reset
  * devices. The input is a script: its first byte picks the bus's maximum
  * message size, then records follow:
  *
@@ -21,8 +23,11 @@
  * records are run; then both devices are reset with whatever is still in
  * flight, which the models' reset must drain. The target checks nothing
  * itself: the sanitizers and the code's own invariants (abort) are the
- * oracle. Not covered: real buses, several bus instances, device removal,
- * the daemon's control socket.
+ * oracle. The committed corpus takes each device through the handshake to
+ * real requests; tests/fuzz/mkseeds.py writes the i2c and console seeds.
+ * Not covered: real buses, several bus instances, device removal, the
+ * daemon's control socket, the net and input models (a tap and an evdev
+ * device have no in-memory stand-in).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,11 +53,20 @@
 #define REC_IDLE	0xff
 #define RNG_DEV		1
 #define BLK_DEV		2
+#define I2C_DEV		3
+#define CON_DEV		4
+#define NR_DEVS		4
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct vmsg_testbus *tb;
+static char con_path[64];
+
+static void remove_socket(void)
+{
+	unlink(con_path);
+}
 
 static void add_device(const char *spec, int dev_num)
 {
@@ -87,6 +101,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(spec, sizeof(spec), "blk,path=/proc/self/fd/%d", fd);
 	add_device("rng", RNG_DEV);
 	add_device(spec, BLK_DEV);
+	add_device("i2c,rtc=0x68", I2C_DEV);
+	snprintf(con_path, sizeof(con_path), "/tmp/vmsg-fuzz-msg-%d.sock",
+		 (int)getpid());
+	unlink(con_path);
+	atexit(remove_socket);
+	snprintf(spec, sizeof(spec), "console,socket=%s", con_path);
+	add_device(spec, CON_DEV);
 	return 0;
 }
 
@@ -191,7 +212,7 @@ static void run_script(struct input *in)
 	run_idle();
 }
 
-/* Status 0 for both devices: drops (and drains) whatever is in flight. */
+/* Status 0 for every device: drops (and drains) whatever is in flight. */
 static void reset_all(void)
 {
 	struct virtio_msg_set_device_status_req req = { 0 };
@@ -200,7 +221,7 @@ static void reset_all(void)
 	uint16_t dev;
 
 	tb->bus.max_msg_size = VIRTIO_MSG_DEFAULT_SIZE;
-	for (dev = RNG_DEV; dev <= BLK_DEV; dev++) {
+	for (dev = RNG_DEV; dev <= NR_DEVS; dev++) {
 		rlen = sizeof(resp);
 		if (vmsg_testbus_call(tb, 0, VIRTIO_MSG_SET_DEVICE_STATUS, dev,
 				      &req, sizeof(req), resp, &rlen, 0))
