@@ -7,9 +7,11 @@
  *
  * One test bus with a 64 KiB region holds an rng (dev_num 1), a blk device
  * (2) on an in-memory image (a memfd, opened through /proc/self/fd), an i2c
- * bus with the emulated RTC (3) and a console on a unix socket nobody
- * connects to (4). Each input starts from zeroed region memory and reset
- * devices. The input is a script: its first byte picks the bus's maximum
+ * bus with the emulated RTC (3), a console on a unix socket nobody
+ * connects to (4) and an input device passed through from a fake evdev
+ * (5, tests/lib/fakeevdev.h), which emits a key press before each input
+ * while little is unread. Each input starts from zeroed region memory and
+ * reset devices. The input is a script: its first byte picks the bus's maximum
  * message size, then records follow:
  *
  *   LEN (0x00-0xfd), LEN bytes    one message for vmsg_bus_receive()
@@ -24,10 +26,10 @@
  * flight, which the models' reset must drain. The target checks nothing
  * itself: the sanitizers and the code's own invariants (abort) are the
  * oracle. The committed corpus takes each device through the handshake to
- * real requests; tests/fuzz/mkseeds.py writes the i2c and console seeds.
- * Not covered: real buses, several bus instances, device removal, the
- * daemon's control socket, the net and input models (a tap and an evdev
- * device have no in-memory stand-in).
+ * real requests; tests/fuzz/mkseeds.py writes the i2c, console and input
+ * seeds. Not covered: real buses, several bus instances, device removal,
+ * the daemon's control socket, the net model (a tap has no in-memory
+ * stand-in).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +44,7 @@
 #include "bus.h"
 #include "log.h"
 #include "loop.h"
+#include "../lib/fakeevdev.h"
 #include "../lib/testbus.h"
 
 #define REGION_SIZE	(64 * 1024)
@@ -55,13 +58,19 @@
 #define BLK_DEV		2
 #define I2C_DEV		3
 #define CON_DEV		4
-#define NR_DEVS		4
+#define INPUT_DEV	5
+#define NR_DEVS		5
+/* Emit host events only while fewer bytes than this wait unread. */
+#define INPUT_UNREAD_MAX	(32 * (int)sizeof(struct input_event))
+/* LED events the model wrote back, drained after each input at most. */
+#define INPUT_DRAIN_MAX		1024
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct vmsg_testbus *tb;
 static char con_path[64];
+static struct fakeevdev *fe;
 
 static void remove_socket(void)
 {
@@ -108,6 +117,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	atexit(remove_socket);
 	snprintf(spec, sizeof(spec), "console,socket=%s", con_path);
 	add_device(spec, CON_DEV);
+	fe = fakeevdev_new("vmsg-fuzz-input");
+	if (!fe)
+		abort();
+	fakeevdev_set_bit(fe, EV_KEY, KEY_A);
+	fakeevdev_set_bit(fe, EV_REL, REL_X);
+	fakeevdev_set_bit(fe, EV_LED, LED_NUML);
+	snprintf(spec, sizeof(spec), "input,evdev=%s", fe->path);
+	add_device(spec, INPUT_DEV);
 	return 0;
 }
 
@@ -217,6 +234,8 @@ static void reset_all(void)
 {
 	struct virtio_msg_set_device_status_req req = { 0 };
 	uint8_t resp[VIRTIO_MSG_MAX_SIZE];
+	struct input_event ev;
+	unsigned int i;
 	size_t rlen;
 	uint16_t dev;
 
@@ -229,6 +248,10 @@ static void reset_all(void)
 	}
 	vmsg_testbus_flush(tb);
 	memset(tb->bus.region.base, 0, REGION_SIZE);
+	/* the LED events the driver's statusq made the model write */
+	for (i = 0; i < INPUT_DRAIN_MAX; i++)
+		if (fakeevdev_read_written(fe, &ev, 0) <= 0)
+			break;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -241,6 +264,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tb->bus.max_msg_size = VIRTIO_MSG_MIN_SIZE +
 			       *sel % (VIRTIO_MSG_MAX_SIZE -
 				       VIRTIO_MSG_MIN_SIZE + 1);
+	/* something for the input model's eventq to carry */
+	if (fakeevdev_unread(fe) >= 0 &&
+	    fakeevdev_unread(fe) < INPUT_UNREAD_MAX) {
+		fakeevdev_emit1(fe, EV_KEY, KEY_A, 1);
+		fakeevdev_emit1(fe, EV_SYN, SYN_REPORT, 0);
+	}
 	run_script(&in);
 	reset_all();
 	return 0;

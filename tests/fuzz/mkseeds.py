@@ -14,6 +14,9 @@ chains in the region and EVENT_AVAIL. The seeds written here:
                with FAIL_NEXT, then a read of the 7 time registers
   console-io   device 4 (console,socket=...): two receive buffers and one
                transmit buffer of text (no client: the text is dropped)
+  input-cfg    device 5 (input,evdev=FAKE): the name and the EV_KEY bits
+               through the config selectors, two eventq buffers for the
+               key press the fake emits, an LED event on the statusq
 
 Run it after changing the script format or the devices of fuzz_msg.c, and
 commit its output. It only builds bytes; it judges nothing.
@@ -26,6 +29,8 @@ REC_REGION = 0xfe
 REC_IDLE = 0xff
 
 SET_DRIVER_FEATURES = 0x04
+GET_CONFIG = 0x05
+SET_CONFIG = 0x06
 SET_DEVICE_STATUS = 0x08
 SET_VQUEUE = 0x0a
 EVENT_AVAIL = 0x41
@@ -136,12 +141,28 @@ def console_io():
     return s.out
 
 
+def input_cfg():
+    s = Script(5)
+    s.start(features_lo=0, nqueues=2)   # eventq 0, statusq 1
+    # virtio_input_config: select, subsel at 0 (generation 0: nothing
+    # changed the config yet), the answer from offset 8
+    for select, subsel in ((0x01, 0), (0x11, 0x01)):   # ID_NAME, EV_BITS/KEY
+        s.msg(SET_CONFIG, struct.pack("<IIIBB", 0, 0, 2, select, subsel))
+        s.msg(GET_CONFIG, struct.pack("<II", 0, 40))
+    s.chains(0, [[(BUFS, 8, True)], [(BUFS + 0x10, 8, True)]])
+    # virtio_input_event: EV_LED (0x11), LED_NUML (0), on
+    s.region(BUFS + 0x100, struct.pack("<HHI", 0x11, 0, 1))
+    s.chains(1, [[(BUFS + 0x100, 8, False)]])
+    return s.out
+
+
 def main():
     top = os.path.dirname(os.path.abspath(__file__))
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         top, "corpus", "fuzz_msg")
     os.makedirs(out_dir, exist_ok=True)
-    for name, build in (("i2c-rtc", i2c_rtc), ("console-io", console_io)):
+    for name, build in (("i2c-rtc", i2c_rtc), ("console-io", console_io),
+                        ("input-cfg", input_cfg)):
         with open(os.path.join(out_dir, name), "wb") as f:
             f.write(build())
 
