@@ -8,10 +8,12 @@
  * One test bus with a 64 KiB region holds an rng (dev_num 1), a blk device
  * (2) on an in-memory image (a memfd, opened through /proc/self/fd), an i2c
  * bus with the emulated RTC (3), a console on a unix socket nobody
- * connects to (4) and an input device passed through from a fake evdev
+ * connects to (4), an input device passed through from a fake evdev
  * (5, tests/lib/fakeevdev.h), which emits a key press before each input
- * while little is unread. Each input starts from zeroed region memory and
- * reset devices. The input is a script: its first byte picks the bus's maximum
+ * while little is unread, and a net device (6) on a tap in a network
+ * namespace of the fuzzer's own (tests/lib/testnet.h; CAP_NET_ADMIN, as
+ * for vmsgd), into which one frame is sent before each input. Each input
+ * starts from zeroed region memory and reset devices. The input is a script: its first byte picks the bus's maximum
  * message size, then records follow:
  *
  *   LEN (0x00-0xfd), LEN bytes    one message for vmsg_bus_receive()
@@ -26,16 +28,16 @@
  * flight, which the models' reset must drain. The target checks nothing
  * itself: the sanitizers and the code's own invariants (abort) are the
  * oracle. The committed corpus takes each device through the handshake to
- * real requests; tests/fuzz/mkseeds.py writes the i2c, console and input
- * seeds. Not covered: real buses, several bus instances, device removal,
- * the daemon's control socket, the net model (a tap has no in-memory
- * stand-in).
+ * real requests; tests/fuzz/mkseeds.py writes the i2c, console, input and
+ * net seeds. Not covered: real buses, several bus instances, device
+ * removal, the daemon's control socket.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +48,7 @@
 #include "loop.h"
 #include "../lib/fakeevdev.h"
 #include "../lib/testbus.h"
+#include "../lib/testnet.h"
 
 #define REGION_SIZE	(64 * 1024)
 #define IMG_SIZE	(256 * 1024)
@@ -59,7 +62,11 @@
 #define I2C_DEV		3
 #define CON_DEV		4
 #define INPUT_DEV	5
-#define NR_DEVS		5
+#define NET_DEV		6
+#define NR_DEVS		6
+#define TAP		"vmsgfz0"
+/* Frames the net model transmitted, read off the tap after each input. */
+#define NET_DRAIN_MAX	256
 /* Emit host events only while fewer bytes than this wait unread. */
 #define INPUT_UNREAD_MAX	(32 * (int)sizeof(struct input_event))
 /* LED events the model wrote back, drained after each input at most. */
@@ -71,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct vmsg_testbus *tb;
 static char con_path[64];
 static struct fakeevdev *fe;
+static int tap_sock = -1;		/* AF_PACKET on the net device's tap */
 
 static void remove_socket(void)
 {
@@ -96,7 +104,7 @@ static void add_device(const char *spec, int dev_num)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char spec[64];
-	int fd = memfd_create("fuzz-msg-img", MFD_CLOEXEC);
+	int fd = memfd_create("fuzz-msg-img", MFD_CLOEXEC), ret;
 
 	if (fd < 0 || ftruncate(fd, IMG_SIZE)) {
 		perror("fuzz_msg: image");
@@ -125,6 +133,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fakeevdev_set_bit(fe, EV_LED, LED_NUML);
 	snprintf(spec, sizeof(spec), "input,evdev=%s", fe->path);
 	add_device(spec, INPUT_DEV);
+	ret = testnet_private_netns();
+	if (ret) {
+		fprintf(stderr, "fuzz_msg: unshare(CLONE_NEWNET): %s (needs "
+			"CAP_NET_ADMIN, as vmsgd does)\n", strerror(-ret));
+		exit(1);
+	}
+	add_device("net,tap=" TAP ",mac=52:54:00:66:7a:01", NET_DEV);
+	tap_sock = testnet_tap_socket(TAP);
+	if (tap_sock < 0) {
+		fprintf(stderr, "fuzz_msg: tap %s: %s\n", TAP,
+			strerror(-tap_sock));
+		exit(1);
+	}
 	return 0;
 }
 
@@ -229,12 +250,29 @@ static void run_script(struct input *in)
 	run_idle();
 }
 
+/*
+ * A broadcast frame into the tap for the net model's receive queue (the
+ * tap queues up to its txqueuelen, then drops).
+ */
+static void send_frame(void)
+{
+	uint8_t f[128];
+
+	memset(f, 0xff, 6);
+	memset(f + 6, 0x02, 6);
+	f[12] = 0x88;		/* 0x88b5: local experimental ethertype */
+	f[13] = 0xb5;
+	memset(f + 14, 0x5a, sizeof(f) - 14);
+	send(tap_sock, f, sizeof(f), MSG_DONTWAIT);
+}
+
 /* Status 0 for every device: drops (and drains) whatever is in flight. */
 static void reset_all(void)
 {
 	struct virtio_msg_set_device_status_req req = { 0 };
 	uint8_t resp[VIRTIO_MSG_MAX_SIZE];
 	struct input_event ev;
+	uint8_t frame[2048];
 	unsigned int i;
 	size_t rlen;
 	uint16_t dev;
@@ -251,6 +289,10 @@ static void reset_all(void)
 	/* the LED events the driver's statusq made the model write */
 	for (i = 0; i < INPUT_DRAIN_MAX; i++)
 		if (fakeevdev_read_written(fe, &ev, 0) <= 0)
+			break;
+	/* and the frames the driver's transmit queue sent out */
+	for (i = 0; i < NET_DRAIN_MAX; i++)
+		if (recv(tap_sock, frame, sizeof(frame), MSG_DONTWAIT) < 0)
 			break;
 }
 
@@ -270,6 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fakeevdev_emit1(fe, EV_KEY, KEY_A, 1);
 		fakeevdev_emit1(fe, EV_SYN, SYN_REPORT, 0);
 	}
+	send_frame();
 	run_script(&in);
 	reset_all();
 	return 0;

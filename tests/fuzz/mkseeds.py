@@ -17,6 +17,9 @@ chains in the region and EVENT_AVAIL. The seeds written here:
   input-cfg    device 5 (input,evdev=FAKE): the name and the EV_KEY bits
                through the config selectors, two eventq buffers for the
                key press the fake emits, an LED event on the statusq
+  net-rxtx     device 6 (net,tap=...): MAC, STATUS, MRG_RXBUF and the
+               checksum offloads; two receive buffers for the frame the
+               fuzzer sends into the tap, one frame to transmit
 
 Run it after changing the script format or the devices of fuzz_msg.c, and
 commit its output. It only builds bytes; it judges nothing.
@@ -156,13 +159,27 @@ def input_cfg():
     return s.out
 
 
+def net_rxtx():
+    s = Script(6)
+    # CSUM 0, GUEST_CSUM 1, MAC 5, MRG_RXBUF 15, STATUS 16
+    s.start(features_lo=(1 << 0) | (1 << 1) | (1 << 5) | (1 << 15) |
+            (1 << 16), nqueues=2)         # receiveq 0, transmitq 1
+    s.chains(0, [[(BUFS, 1536, True)], [(BUFS + 0x800, 1536, True)]])
+    # virtio_net_hdr_mrg_rxbuf (12 bytes, no offload), then a broadcast
+    # frame of the local experimental ethertype
+    frame = b"\xff" * 6 + b"\x02" * 6 + b"\x88\xb5" + b"\x5a" * 46
+    s.region(BUFS + 0x1000, bytes(12) + frame)
+    s.chains(1, [[(BUFS + 0x1000, 12 + len(frame), False)]])
+    return s.out
+
+
 def main():
     top = os.path.dirname(os.path.abspath(__file__))
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         top, "corpus", "fuzz_msg")
     os.makedirs(out_dir, exist_ok=True)
     for name, build in (("i2c-rtc", i2c_rtc), ("console-io", console_io),
-                        ("input-cfg", input_cfg)):
+                        ("input-cfg", input_cfg), ("net-rxtx", net_rxtx)):
         with open(os.path.join(out_dir, name), "wb") as f:
             f.write(build())
 

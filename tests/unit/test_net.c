@@ -56,6 +56,7 @@
 #include "loop.h"
 #include "../lib/testbus.h"
 #include "../lib/testdrv.h"
+#include "../lib/testnet.h"
 
 #define REGION_SIZE	(8 * 1024 * 1024)
 #define TIMEOUT_MS	3000
@@ -87,22 +88,6 @@ struct net_test {
 
 /* --- the host side of the tap --------------------------------------------- */
 
-static int if_flags(const char *name, short set)
-{
-	struct ifreq ifr = { 0 };
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret;
-
-	assert_true(s >= 0);
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ret = ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (!ret) {
-		ifr.ifr_flags |= set;
-		ret = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-	return ret;
-}
-
 static void set_mtu(const char *name, int mtu)
 {
 	struct ifreq ifr = { .ifr_mtu = mtu };
@@ -132,18 +117,9 @@ static uint32_t tap_feature(const char *name, uint32_t cmd)
 /* Bring the tap up and open a packet socket on it. */
 static void tap_attach(struct net_test *t, const char *name)
 {
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = htons(ETH_P_ALL),
-	};
-
 	snprintf(t->ifname, sizeof(t->ifname), "%s", name);
-	assert_int_equal(if_flags(name, IFF_UP), 0);
-	sll.sll_ifindex = (int)if_nametoindex(name);
-	assert_true(sll.sll_ifindex > 0);
-	t->ps = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	t->ps = testnet_tap_socket(name);
 	assert_true(t->ps >= 0);
-	assert_int_equal(bind(t->ps, (struct sockaddr *)&sll, sizeof(sll)), 0);
 }
 
 /* A test frame: broadcast, our ethertype, then bytes from seq. */
@@ -912,35 +888,6 @@ static void test_tap_deleted(void **state)
 
 /* --- main ----------------------------------------------------------------- */
 
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/*
- * A network namespace of our own, without IPv6 (so an interface that comes
- * up sends nothing by itself).
- */
-static int private_netns(void)
-{
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "test_net: unshare(CLONE_NEWNET): %s (needs "
-			"CAP_NET_ADMIN, as vmsgd does)\n", strerror(errno));
-		return -1;
-	}
-	if (write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1") ||
-	    write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1"))
-		fprintf(stderr, "test_net: IPv6 stays on (no IPv6 here?)\n");
-	return 0;
-}
-
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -964,7 +911,13 @@ int main(void)
 		T(test_tap_deleted),
 	};
 
-	if (private_netns())
+	int ret = testnet_private_netns();
+
+	/* a network namespace of our own (tests/lib/testnet.h) */
+	if (ret) {
+		fprintf(stderr, "test_net: unshare(CLONE_NEWNET): %s (needs "
+			"CAP_NET_ADMIN, as vmsgd does)\n", strerror(-ret));
 		return 1;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
