@@ -138,6 +138,45 @@ load_modules() {
 	return "$rc"
 }
 
+# --- virtio-input (loopback and Xen input tests, the demo) ------------------
+
+# What evdev-read prints for uinput-emit's "seq" (tests/system/tools),
+# SYN_REPORTs included, and how many events that is
+UINPUT_SEQ='1 30 1
+0 0 0
+2 0 5
+2 1 -3
+0 0 0
+1 30 0
+0 0 0
+1 272 1
+0 0 0
+2 0 -120
+0 0 0
+1 272 0
+0 0 0
+1 48 1
+0 0 0
+1 48 0
+0 0 0'
+UINPUT_SEQ_COUNT=17
+
+# virtio_event NAME: the eventN virtio_input made for the device NAME
+virtio_event() {
+	local e
+
+	for e in /sys/class/input/event*; do
+		case $(readlink -f "$e") in
+		*virtio*) ;;
+		*) continue ;;
+		esac
+		[ "$(cat "$e/device/name" 2>/dev/null)" = "$1" ] || continue
+		echo "${e##*/}"
+		return 0
+	done
+	return 1
+}
+
 # --- the DS1307 behind virtio-i2c (loopback and Xen i2c tests) -------------
 
 # The number N of the virtio i2c adapter (/dev/i2c-N); 1 if there is none
@@ -150,6 +189,22 @@ virtio_i2c_bus() {
 		esac
 	done
 	return 1
+}
+
+# Sets BUS once the virtio i2c adapter and its /dev/i2c-N exist
+adapter_ready() { BUS=$(virtio_i2c_bus) && [ -c "/dev/i2c-$BUS" ]; }
+
+# expect NAME WANT CMD...: pass if CMD prints exactly WANT
+expect() {
+	local name=$1 want=$2 got
+
+	shift 2
+	got=$("$@" 2>&1)
+	if [ "$got" = "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "'$*' printed '$got', expected '$want'"
+	fi
 }
 
 # The rtcM of the ds1307 client at 0x68 on i2c bus $BUS, once bound

@@ -134,19 +134,6 @@ run hwclock -r -u -f "$RTC"
 
 INPUT_NAME=vmsg-demo-keyboard
 
-# The eventN of the virtio input device named $INPUT_NAME
-virtio_event() {
-	local e
-
-	for e in /sys/class/input/event*; do
-		[ "$(cat1 "$e/device/name")" = "$INPUT_NAME" ] || continue
-		case $(readlink -f "$e/device") in
-		*/virtio*) echo "${e##*/}"; return 0 ;;
-		esac
-	done
-	return 1
-}
-
 step "8. virtio-input: a user-space input device passed through"
 mkdir -p /tmp/tools
 cp /host/tools/uinput-emit /host/tools/evdev-read /tmp/tools/ || die "no tools"
@@ -159,8 +146,8 @@ HOSTEV=$(basename "$(ls -d /sys/class/input/"$sys"/event* | head -n 1)")
 echo "VMSG-DEMO:    uinput-emit made /dev/input/$HOSTEV, \"$INPUT_NAME\""
 echo "VMSG-DEMO:  \$ vmsgctl attach input,evdev=/dev/input/$HOSTEV"
 n=$(vmsgctl attach "input,evdev=/dev/input/$HOSTEV") || die "attach input"
-wait_until 15 virtio_event >/dev/null || die "no virtio input device"
-VEV=$(virtio_event)
+wait_until 15 virtio_event "$INPUT_NAME" >/dev/null || die "no virtio input device"
+VEV=$(virtio_event "$INPUT_NAME")
 echo "VMSG-DEMO:    device $n is /dev/input/$VEV, driver virtio_input"
 /tmp/tools/evdev-read -t 5000 "/dev/input/$VEV" >/tmp/ev.out 2>&1 &
 RPID=$!
@@ -177,7 +164,7 @@ echo "VMSG-DEMO:    $(sed 1d /tmp/ev.out | awk '
 	tr '\n' ',' | sed 's/,$//; s/,/, /g')"
 # detached before the uinput device goes, which would fail the device
 run vmsgctl detach "$n"
-wait_until 15 eval "! virtio_event >/dev/null" || die "input device stayed"
+wait_until 15 eval "! virtio_event $INPUT_NAME >/dev/null" || die "input device stayed"
 echo quit >&3
 exec 3>&-
 

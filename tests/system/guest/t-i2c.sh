@@ -45,10 +45,6 @@ load_i2c_modules() {
 	lsmod | grep -q '^i2c_dev ' || { say "i2c_dev not loaded"; return 1; }
 }
 
-adapter_ready() {
-	BUS=$(virtio_i2c_bus) && [ -c "/dev/i2c-$BUS" ]
-}
-
 test_adapter() {
 	if wait_until 15 adapter_ready; then
 		pass i2c-adapter-appears
@@ -59,19 +55,6 @@ test_adapter() {
 	fail i2c-adapter-appears "no i2c_virtio adapter in /sys/bus/i2c/devices\
  ($(ls /sys/bus/i2c/devices | tr '\n' ' '))"
 	return 1
-}
-
-# expect NAME WANT CMD...: pass if CMD prints exactly WANT
-expect() {
-	local name=$1 want=$2 got
-
-	shift 2
-	got=$("$@" 2>&1)
-	if [ "$got" = "$want" ]; then
-		pass "$name"
-	else
-		fail "$name" "'$*' printed '$got', expected '$want'"
-	fi
 }
 
 test_tools() {

@@ -45,42 +45,6 @@ HOSTEV=
 VEV=
 EMIT_PID=
 
-# What evdev-read prints for uinput-emit's "seq", SYN_REPORTs included.
-SEQ_EXPECTED='1 30 1
-0 0 0
-2 0 5
-2 1 -3
-0 0 0
-1 30 0
-0 0 0
-1 272 1
-0 0 0
-2 0 -120
-0 0 0
-1 272 0
-0 0 0
-1 48 1
-0 0 0
-1 48 0
-0 0 0'
-SEQ_COUNT=17
-
-# The guest's input device that virtio_input made for our device.
-virtio_event() {
-	local e
-
-	for e in /sys/class/input/event*; do
-		case $(readlink -f "$e") in
-		*virtio*) ;;
-		*) continue ;;
-		esac
-		[ "$(cat1 "$e/device/name")" = "$NAME" ] || continue
-		basename "$e"
-		return 0
-	done
-	return 1
-}
-
 # rss_kb FIELD: vmsgd's VmRSS, RssAnon or RssShmem in kB
 rss_kb() {
 	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$VMSGD_PID/status"
@@ -140,7 +104,7 @@ test_config() {
 run_seq() {
 	local seq_pid host_pid
 
-	reader /tmp/seq.out -n $SEQ_COUNT -t 20000 "/dev/input/$VEV" ||
+	reader /tmp/seq.out -n $UINPUT_SEQ_COUNT -t 20000 "/dev/input/$VEV" ||
 		{ fail "$1" "evdev-read on $VEV did not start"; return 1; }
 	seq_pid=$READER_PID
 	reader /tmp/host.out -t 3000 "/dev/input/$HOSTEV"
@@ -149,7 +113,7 @@ run_seq() {
 	wait "$seq_pid"
 	wait "$host_pid"
 	sed 1d /tmp/seq.out >/tmp/seq.got
-	if [ "$(cat /tmp/seq.got)" = "$SEQ_EXPECTED" ]; then
+	if [ "$(cat /tmp/seq.got)" = "$UINPUT_SEQ" ]; then
 		pass "$1"
 		return
 	fi
@@ -296,12 +260,12 @@ if [ -z "$DEVNUM" ]; then
 	exit 1
 fi
 pass ctl-attach-input
-if ! wait_until 20 virtio_event >/dev/null; then
+if ! wait_until 20 virtio_event "$NAME" >/dev/null; then
 	fail virtio-input-binds "no virtio input device named $NAME appeared"
 	show_vmsgd_log
 	exit 1
 fi
-VEV=$(virtio_event)
+VEV=$(virtio_event "$NAME")
 pass virtio-input-binds
 say "virtio input device: /dev/input/$VEV"
 test_config

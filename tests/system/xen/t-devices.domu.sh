@@ -136,57 +136,23 @@ test_console() {
 
 # --- input -----------------------------------------------------------------
 
-# What evdev-read prints for uinput-emit's "seq", SYN_REPORTs included
-SEQ_EXPECTED='1 30 1
-0 0 0
-2 0 5
-2 1 -3
-0 0 0
-1 30 0
-0 0 0
-1 272 1
-0 0 0
-2 0 -120
-0 0 0
-1 272 0
-0 0 0
-1 48 1
-0 0 0
-1 48 0
-0 0 0'
-
-virtio_event() {
-	local e
-
-	for e in /sys/class/input/event*; do
-		case $(readlink -f "$e") in
-		*virtio*) ;;
-		*) continue ;;
-		esac
-		[ "$(cat1 "$e/device/name")" = "$INPUT_NAME" ] || continue
-		echo "${e##*/}"
-		return 0
-	done
-	return 1
-}
-
 test_input() {
 	local ev pid
 
-	if ! wait_until 60 virtio_event >/dev/null; then
+	if ! wait_until 60 virtio_event "$INPUT_NAME" >/dev/null; then
 		fail input-binds "no virtio input device named $INPUT_NAME"
 		return
 	fi
-	ev=$(virtio_event)
+	ev=$(virtio_event "$INPUT_NAME")
 	pass input-binds
-	evdev-read -n 17 -t 60000 "/dev/input/$ev" >/tmp/seq.out 2>&1 &
+	evdev-read -n "$UINPUT_SEQ_COUNT" -t 60000 "/dev/input/$ev" >/tmp/seq.out 2>&1 &
 	pid=$!
 	wait_until 10 grep -q '^ready' /tmp/seq.out
 	echo "VMSG-DOMU: input reader ready"
 	wait "$pid"
 	sed 1d /tmp/seq.out >/tmp/seq.got
 	check input-events-in-order "got $(tr '\n' ',' </tmp/seq.got)" \
-		[ "$(cat /tmp/seq.got)" = "$SEQ_EXPECTED" ]
+		[ "$(cat /tmp/seq.got)" = "$UINPUT_SEQ" ]
 }
 
 # --- i2c -------------------------------------------------------------------
@@ -194,21 +160,6 @@ test_input() {
 load_i2c_modules() {
 	insmod $EXTMODS/i2c-virtio.ko && insmod $EXTMODS/rtc-ds1307.ko &&
 		lsmod | grep -q '^i2c_dev '
-}
-
-adapter_ready() { BUS=$(virtio_i2c_bus) && [ -c "/dev/i2c-$BUS" ]; }
-
-# expect NAME WANT CMD...: pass if CMD prints exactly WANT
-expect() {
-	local name=$1 want=$2 got
-
-	shift 2
-	got=$("$@" 2>&1)
-	if [ "$got" = "$want" ]; then
-		pass "$name"
-	else
-		fail "$name" "'$*' printed '$got', expected '$want'"
-	fi
 }
 
 test_rtc() {
