@@ -39,7 +39,7 @@ static void vmsgctl_usage(FILE *f)
 		"usage: vmsgctl [--control PATH] attach SPEC\n"
 		"       vmsgctl [--control PATH] detach DEVNUM\n"
 		"       vmsgctl [--control PATH] list\n"
-		"       vmsgctl [--control PATH] console [-p] [-w SEC] [DOMAIN] DEVNUM\n"
+		"       vmsgctl [--control PATH] console [-p] [-w SEC] {DEVNUM | DOMAIN [DEVNUM]}\n"
 		"\n"
 		"  -c, --control PATH   vmsgd's control socket (default %s)\n"
 		"  -h, --help           show this help\n"
@@ -51,7 +51,8 @@ static void vmsgctl_usage(FILE *f)
 		"pty (raw mode; ^] quits); -p only prints that path. With input\n"
 		"that is not a terminal, it ends SEC seconds (-w, default 1; 0:\n"
 		"never) after the input ends and the console falls silent.\n"
-		"With vmsgd --bus xen, DOMAIN (a name or id) names the guest.\n"
+		"With vmsgd --bus xen, DOMAIN (a name, or an id followed by\n"
+		"DEVNUM) names the guest; without DEVNUM, its first console.\n"
 		"\n",
 		VMSG_CTL_DEFAULT_PATH);
 	vmsgctl_xen_usage(f);
@@ -220,7 +221,7 @@ static int vmsgctl_receive(int fd, char *value, size_t vlen)
 #define VMSGCTL_ESCAPE		0x1d	/* ^], as in telnet */
 #define VMSGCTL_WAIT_MS		1000
 #define VMSGCTL_WAIT_MAX_S	3600
-#define VMSGCTL_CON_USAGE	"usage: console [-p] [-w SEC] [DOMAIN] DEVNUM"
+#define VMSGCTL_CON_USAGE	"usage: console [-p] [-w SEC] {DEVNUM | DOMAIN [DEVNUM]}"
 
 struct vmsgctl_con {
 	int fd;			/* the console's socket or pty slave */
@@ -427,31 +428,59 @@ static int vmsgctl_wait_arg(const char *s)
 	return (int)v * 1000;
 }
 
-/*
- * A DOMAIN name as the daemon takes it, a domain id looked up in xenstore
- * (an id is passed on as it is). 0, or the exit status after an error.
- */
-static int vmsgctl_con_domain(const char *name, char *out, size_t len)
+static bool vmsgctl_is_number(const char *s)
 {
-	unsigned int domid;
-	int ret;
-
-	ret = vmsgctl_xen_domid(name, &domid);
-	if (!ret)
-		snprintf(out, len, "%u", domid);
-	return ret;
+	return *s && s[strspn(s, "0123456789")] == '\0';
 }
 
 /*
- * vmsgctl console [-p] [-w SEC] [DOMAIN] DEVNUM: ask the daemon where the
- * console's host side is, then join the terminal to it (-p: just print
- * that path). argv[0] is "console".
+ * The console request's words as the daemon takes them, from the words
+ * after the options: DEVNUM, DOMAIN DEVNUM, or DOMAIN alone (its first
+ * console device, as `xl console DOMAIN`). The daemon knows guests by id:
+ * a name, and a lone DOMAIN's console, are looked up in xenstore first.
+ * req[1..] point into argv or dom/num. Returns the number of words (1 or
+ * 2), or -(exit status) after an error.
+ */
+static int vmsgctl_con_words(int argc, char **argv, char **req,
+			     char dom[12], char num[12])
+{
+	unsigned int domid, devnum;
+	int ret;
+
+	req[1] = argv[0];
+	if (argc == 1 && vmsgctl_is_number(argv[0]))
+		return 1;
+	if (argc == 1) {
+		ret = vmsgctl_xen_console(argv[0], &domid, &devnum);
+		if (ret)
+			return -ret;
+		snprintf(dom, 12, "%u", domid);
+		snprintf(num, 12, "%u", devnum);
+		req[1] = dom;
+		req[2] = num;
+		return 2;
+	}
+	req[2] = argv[1];
+	if (vmsgctl_is_number(argv[0]))
+		return 2;
+	ret = vmsgctl_xen_domid(argv[0], &domid);
+	if (ret)
+		return -ret;
+	snprintf(dom, 12, "%u", domid);
+	req[1] = dom;
+	return 2;
+}
+
+/*
+ * vmsgctl console [-p] [-w SEC] {DEVNUM | DOMAIN [DEVNUM]}: ask the daemon
+ * where the console's host side is, then join the terminal to it (-p: just
+ * print that path). argv[0] is "console".
  */
 static int vmsgctl_console(const char *ctl, int argc, char **argv)
 {
-	char line[VMSG_CTL_LINE_MAX + 2], path[VMSG_CTL_LINE_MAX], dom[12];
-	int wait_ms = VMSGCTL_WAIT_MS, c, fd, ret;
-	char *req[3] = { argv[0] };
+	char line[VMSG_CTL_LINE_MAX + 2], path[VMSG_CTL_LINE_MAX];
+	int wait_ms = VMSGCTL_WAIT_MS, c, fd, ret, words;
+	char *req[3] = { argv[0] }, dom[12], num[12];
 	bool print = false;
 
 	optind = 0;
@@ -467,16 +496,10 @@ static int vmsgctl_console(const char *ctl, int argc, char **argv)
 	}
 	if (argc - optind < 1 || argc - optind > 2)
 		return vmsgctl_bad_usage(VMSGCTL_CON_USAGE);
-	memcpy(req + 1, argv + optind, (size_t)(argc - optind) * sizeof(*req));
-	/* the daemon knows guests by id: a DOMAIN name is looked up here */
-	if (argc - optind == 2 &&
-	    argv[optind][strspn(argv[optind], "0123456789")] != '\0') {
-		ret = vmsgctl_con_domain(argv[optind], dom, sizeof(dom));
-		if (ret)
-			return ret;
-		req[1] = dom;
-	}
-	if (vmsgctl_build(line, sizeof(line), 1 + argc - optind, req))
+	words = vmsgctl_con_words(argc - optind, argv + optind, req, dom, num);
+	if (words < 0)
+		return -words;
+	if (vmsgctl_build(line, sizeof(line), 1 + words, req))
 		return vmsgctl_bad_usage("request too long");
 	fd = vmsgctl_connect(ctl);
 	if (fd < 0)

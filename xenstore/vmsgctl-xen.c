@@ -728,16 +728,19 @@ static int ctl_detach(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-static int ctl_list(struct ctl *c, int argc, char **argv)
+/*
+ * The bus of DOMAIN and which device numbers B/devices lists. 0, or the
+ * exit status 1 after saying why not.
+ */
+static int ctl_listed(struct ctl *c, const char *domain,
+		      bool listed[VMSG_XS_MAX_DEVNUM + 1])
 {
-	char key[16], *spec;
-	char **names;
 	unsigned int nr = 0, i;
-	bool listed[VMSG_XS_MAX_DEVNUM + 1] = { false };
+	char **names;
 	uint16_t n;
 	int ret;
 
-	if (ctl_open(c) || ctl_resolve(c, argv[0]))
+	if (ctl_open(c) || ctl_resolve(c, domain))
 		return 1;
 	ret = ctl_find_bus(c);
 	if (ret < 0)
@@ -749,15 +752,62 @@ static int ctl_list(struct ctl *c, int argc, char **argv)
 		if (!vmsg_xs_parse_devnum(names[i], &n))
 			listed[n] = true;
 	free(names);
+	return 0;
+}
+
+static char *ctl_spec(struct ctl *c, uint16_t n)
+{
+	char key[16];
+
+	snprintf(key, sizeof(key), "%u/spec", n);
+	return ctl_read(c, XBT_NULL, c->devices, key);
+}
+
+static int ctl_list(struct ctl *c, int argc, char **argv)
+{
+	bool listed[VMSG_XS_MAX_DEVNUM + 1] = { false };
+	char *spec;
+	uint16_t n;
+
+	if (ctl_listed(c, argv[0], listed))
+		return 1;
 	for (n = 1; n <= VMSG_XS_MAX_DEVNUM; n++) {
 		if (!listed[n])
 			continue;
-		snprintf(key, sizeof(key), "%u/spec", n);
-		spec = ctl_read(c, XBT_NULL, c->devices, key);
+		spec = ctl_spec(c, n);
 		printf("%u %s\n", n, spec ? spec : "(no spec)");
 		free(spec);
 	}
 	return 0;
+}
+
+int vmsgctl_xen_console(const char *domain, unsigned int *domid,
+			unsigned int *devnum)
+{
+	bool listed[VMSG_XS_MAX_DEVNUM + 1] = { false };
+	struct ctl c = { 0 };
+	bool found = false;
+	char *spec;
+	uint16_t n;
+	int ret;
+
+	ret = ctl_listed(&c, domain, listed);
+	for (n = 1; !ret && !found && n <= VMSG_XS_MAX_DEVNUM; n++) {
+		if (!listed[n])
+			continue;
+		spec = ctl_spec(&c, n);
+		found = spec && !strncmp(spec, "console", 7) &&
+			(spec[7] == ',' || !spec[7]);
+		free(spec);
+		*devnum = n;
+	}
+	if (!ret && !found)
+		ret = ctl_err("domain %u has no vmsg console device (see 'vmsgctl list %s')",
+			      c.domid, domain);
+	*domid = c.domid;
+	if (c.xs)
+		xs_close(c.xs);
+	return ret;
 }
 
 int vmsgctl_xen(int argc, char **argv)

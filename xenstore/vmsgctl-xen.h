@@ -37,6 +37,14 @@ int vmsgctl_xen(int argc, char **argv);
  */
 int vmsgctl_xen_domid(const char *word, unsigned int *domid);
 
+/*
+ * The domain id of DOMAIN and the number of its first console device (the
+ * lowest DEVNUM whose spec is "console..."), as `xl console DOMAIN` picks
+ * the first console. 0, or the exit status 1 after saying why not.
+ */
+int vmsgctl_xen_console(const char *domain, unsigned int *domid,
+			unsigned int *devnum);
+
 /* The Xen verbs' part of `vmsgctl --help`. */
 void vmsgctl_xen_usage(FILE *f);
 

@@ -96,15 +96,17 @@ test_ping() {
 
 devnum_of() { sed -n "s/^\\([0-9]*\\) $1.*/\\1/p" /tmp/list.log | head -n 1; }
 
-# vmsgctl console DOMAIN DEVNUM as the host side: it must get the domU's
-# line; the domU checks the reply. DOMAIN is a name (-p) or an id.
+# vmsgctl console as the host side: it must get the domU's line; the domU
+# checks the reply. -p is asked by DOMAIN name alone (the first console)
+# and by name and DEVNUM; the client runs with the domain id and DEVNUM.
 console_start() {
-	local path
+	local path path1
 
 	CON=$(devnum_of console)
 	path=$(vmsgctl console -p "$NAME" "$CON" 2>&1)
-	check console-path "vmsgctl console -p $NAME '$CON' printed '$path'" \
-		[ "$path" = "$SOCK" ]
+	path1=$(vmsgctl console -p "$NAME" 2>&1)
+	check console-path "vmsgctl console -p $NAME '$CON' printed '$path', -p $NAME alone '$path1'" \
+		[ "$path|$path1" = "$SOCK|$SOCK" ]
 	mkfifo /tmp/con.in
 	vmsgctl console -w 0 "$DOMID" "$CON" </tmp/con.in >/tmp/con.out \
 		2>/tmp/con.err &
