@@ -161,6 +161,23 @@ UINPUT_SEQ='1 30 1
 0 0 0'
 UINPUT_SEQ_COUNT=17
 
+# start_uinput PROG NAME: run uinput-emit (PROG, its path) making the
+# device NAME, its commands through fd 3; sets EMIT_PID and HOSTEV, the
+# uinput device's eventN. 0 once /dev/input/HOSTEV exists.
+start_uinput() {
+	local sys
+
+	mkfifo /tmp/emit.in || return 1
+	"$1" "$2" </tmp/emit.in >/tmp/emit.out 2>&1 &
+	EMIT_PID=$!
+	# keeps the emitter's input open between commands
+	exec 3>/tmp/emit.in
+	wait_until 10 grep -q '^ready ' /tmp/emit.out || return 1
+	sys=$(sed -n 's/^ready //p' /tmp/emit.out)
+	HOSTEV=$(basename "$(ls -d /sys/class/input/"$sys"/event* | head -n 1)")
+	wait_until 5 test -c "/dev/input/$HOSTEV"
+}
+
 # virtio_event NAME: the eventN virtio_input made for the device NAME
 virtio_event() {
 	local e

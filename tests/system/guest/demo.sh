@@ -137,12 +137,7 @@ INPUT_NAME=vmsg-demo-keyboard
 step "8. virtio-input: a user-space input device passed through"
 mkdir -p /tmp/tools
 cp /host/tools/uinput-emit /host/tools/evdev-read /tmp/tools/ || die "no tools"
-mkfifo /tmp/emit.in
-/tmp/tools/uinput-emit "$INPUT_NAME" </tmp/emit.in >/tmp/emit.out 2>&1 &
-exec 3>/tmp/emit.in
-wait_until 10 grep -q '^ready ' /tmp/emit.out || die "uinput-emit"
-sys=$(sed -n 's/^ready //p' /tmp/emit.out)
-HOSTEV=$(basename "$(ls -d /sys/class/input/"$sys"/event* | head -n 1)")
+start_uinput /tmp/tools/uinput-emit "$INPUT_NAME" || die "uinput-emit"
 echo "VMSG-DEMO:    uinput-emit made /dev/input/$HOSTEV, \"$INPUT_NAME\""
 echo "VMSG-DEMO:  \$ vmsgctl attach input,evdev=/dev/input/$HOSTEV"
 n=$(vmsgctl attach "input,evdev=/dev/input/$HOSTEV") || die "attach input"

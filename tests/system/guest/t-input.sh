@@ -51,20 +51,10 @@ rss_kb() {
 }
 
 start_emitter() {
-	local sys
-
 	mkdir -p $TOOLS
 	cp /host/tools/uinput-emit /host/tools/evdev-read $TOOLS/ &&
 		chmod +x $TOOLS/* || return 1
-	mkfifo /tmp/emit.in
-	$TOOLS/uinput-emit "$NAME" </tmp/emit.in >/tmp/emit.out 2>&1 &
-	EMIT_PID=$!
-	# keeps the emitter's input open between commands
-	exec 3>/tmp/emit.in
-	wait_until 10 grep -q '^ready ' /tmp/emit.out || return 1
-	sys=$(sed -n 's/^ready //p' /tmp/emit.out)
-	HOSTEV=$(basename "$(ls -d /sys/class/input/"$sys"/event* | head -n 1)")
-	wait_until 5 test -c "/dev/input/$HOSTEV"
+	start_uinput $TOOLS/uinput-emit "$NAME"
 }
 
 # reader OUT ARGS...: evdev-read ARGS in the background, once it is ready

@@ -37,20 +37,8 @@ export UBSAN_OPTIONS=print_stacktrace=1
 # a write to a fifo whose reader died must fail, not kill this script
 trap '' PIPE
 
-# uinput-emit makes the device vmsgd will pass through; HOSTEV is its
-# eventN. Its commands come through fd 3.
-start_emitter() {
-	local sys
-
-	mkfifo /tmp/emit.in
-	uinput-emit "$INPUT_NAME" </tmp/emit.in >/tmp/emit.out 2>&1 &
-	EMIT_PID=$!
-	exec 3>/tmp/emit.in
-	wait_until 10 grep -q '^ready ' /tmp/emit.out || return 1
-	sys=$(sed -n 's/^ready //p' /tmp/emit.out)
-	HOSTEV=$(basename "$(ls -d /sys/class/input/"$sys"/event* | head -n 1)")
-	wait_until 5 test -c "/dev/input/$HOSTEV"
-}
+# uinput-emit makes the device vmsgd will pass through (common.sh)
+start_emitter() { start_uinput uinput-emit "$INPUT_NAME"; }
 
 create_guest() {
 	domu_config "$NAME" "vmsg = [ \"net,tap=$TAP,mac=$MAC\", \
